@@ -1,0 +1,1 @@
+"""Reference kernels, checks and grading for the course's nbgrader exercises."""

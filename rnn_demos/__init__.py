@@ -1,0 +1,1 @@
+"""Pure functions and thin widgets behind the course's chapters and demos."""
