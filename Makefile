@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: all test venv system-deps vendor book exercises grade-demo gpu-check bench clean
+.PHONY: all test venv system-deps vendor book exercises grade-demo gpu-check bench bench-build bench-demos bench-autograde clean
 
 all: book exercises grade-demo
 
@@ -33,13 +33,21 @@ exercises: venv
 grade-demo: venv
 	@true
 
-test: venv system-deps vendor
+test: venv system-deps book
 	$(PY) -m pytest -q
 
 gpu-check: venv
 	@true
 
-bench: venv
+bench: bench-build bench-demos bench-autograde
+
+bench-build: venv vendor
+	@true
+
+bench-demos: venv
+	@true
+
+bench-autograde: venv
 	@true
 
 clean:
