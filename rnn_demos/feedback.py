@@ -1,0 +1,217 @@
+"""Compare what a function returned with what it should return, and say precisely what is wrong.
+
+Shared by the visible self-checks (in the student's notebook) and the hidden checks (in the grader).
+The comparison works on *snapshots*: plain records of a returned value (numpy arrays, numbers, names),
+so that it can run in a process that never executed the student's code.
+
+Order of the checks for a tensor: type, shape, dtype, device, finiteness, then values (largest error
+and its index, first wrong time step).
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class TensorSnapshot:
+    dtype: str
+    device: str
+    shape: tuple
+    values: np.ndarray
+
+
+@dataclass(frozen=True)
+class OtherSnapshot:
+    """Anything that is not a tensor, number, tuple, list or dict: only its type name is kept."""
+
+    type_name: str
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+    # CS231n relative error max |a-b| / max(1e-8, |a|+|b|); used instead of rtol/atol when set.
+    max_rel_error: float | None = None
+
+
+@dataclass(frozen=True)
+class OutputLayout:
+    """Names of the returned values, nested like the value, plus axis names per leaf for messages.
+
+    `names` is a string (one value), a tuple of layouts (a returned tuple), or "name[]" for a list
+    of tensors. `axes` maps a leaf name to its axis names, e.g. {"output": ("time", "batch", "hidden")}.
+    """
+
+    names: object
+    axes: dict = field(default_factory=dict)
+    free_dtype: tuple = ()  # leaves whose dtype only has to be floating (their input is an int tensor)
+
+
+def snapshot(value):
+    """A plain, picklable-free record of `value` (tensors become numpy arrays on the CPU)."""
+    if isinstance(value, torch.Tensor):
+        values = value.detach().cpu()
+        values = values.numpy() if values.dtype != torch.bfloat16 else values.double().numpy()
+        return TensorSnapshot(str(value.dtype), value.device.type, tuple(value.shape), values)
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    if isinstance(value, tuple):
+        return tuple(snapshot(v) for v in value)
+    if isinstance(value, list):
+        return [snapshot(v) for v in value]
+    if isinstance(value, dict):
+        return {k: snapshot(v) for k, v in value.items()}
+    return OtherSnapshot(type(value).__name__)
+
+
+def kind_name(observed):
+    if isinstance(observed, TensorSnapshot):
+        return f"a tensor of shape {observed.shape}"
+    if isinstance(observed, OtherSnapshot):
+        return f"a {observed.type_name}"
+    if isinstance(observed, tuple):
+        return f"a tuple of {len(observed)}"
+    if isinstance(observed, list):
+        return f"a list of {len(observed)}"
+    return f"{type(observed).__name__} {observed!r}"
+
+
+def compare(observed, expected, layout, tolerance):
+    """None when `observed` (a snapshot) matches `expected` (real values); else a precise message."""
+    return _compare(observed, expected, layout.names, layout, tolerance)
+
+
+def max_error(observed, expected):
+    """Largest absolute error over all tensor leaves (0.0 when there is none); inf on mismatch."""
+    if isinstance(expected, torch.Tensor):
+        if not isinstance(observed, TensorSnapshot) or observed.shape != tuple(expected.shape):
+            return float("inf")
+        if observed.values.size == 0:
+            return 0.0
+        diff = np.abs(observed.values.astype(np.float64) - _numpy(expected))
+        return float(np.nanmax(diff)) if not np.isnan(diff).all() else float("inf")
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(observed, (tuple, list)) or len(observed) != len(expected):
+            return float("inf")
+        return max((max_error(o, e) for o, e in zip(observed, expected)), default=0.0)
+    if isinstance(expected, dict):
+        if not isinstance(observed, dict):
+            return float("inf")
+        return max((max_error(observed.get(k), e) for k, e in expected.items()), default=0.0)
+    return 0.0 if observed == expected else float("inf")
+
+
+def _compare(observed, expected, names, layout, tolerance):
+    if isinstance(names, tuple):
+        wanted = "(" + ", ".join(_flat_name(n) for n in names) + ")"
+        if not isinstance(observed, (tuple, list)):
+            return f"expected a tuple {wanted}, got {kind_name(observed)}"
+        if len(observed) != len(names):
+            return f"expected a tuple of {len(names)} values {wanted}, got {kind_name(observed)}"
+        for obs, exp, sub in zip(observed, expected, names):
+            message = _compare(obs, exp, sub, layout, tolerance)
+            if message:
+                return message
+        return None
+    if isinstance(names, str) and names.endswith("[]"):
+        name = names[:-2]
+        if not isinstance(observed, (tuple, list)):
+            return f"`{name}` should be a list of {len(expected)} tensors, got {kind_name(observed)}"
+        if len(observed) != len(expected):
+            return f"`{name}` should hold {len(expected)} tensors, got {len(observed)}"
+        for index, (obs, exp) in enumerate(zip(observed, expected)):
+            message = _compare(obs, exp, f"{name}[{index}]", layout, tolerance)
+            if message:
+                return message
+        return None
+    if isinstance(expected, torch.Tensor):
+        leaf = names.split("[")[0]
+        return compare_tensor(observed, expected, names, tolerance, layout.axes.get(leaf),
+                              any_float_dtype=leaf in layout.free_dtype)
+    if isinstance(expected, dict):
+        if not isinstance(observed, dict):
+            return f"`{names}` should be a dict with keys {sorted(expected)}, got {kind_name(observed)}"
+        if set(observed) != set(expected):
+            return f"`{names}` should have keys {sorted(expected)}, got keys {sorted(map(str, observed))}"
+        for key, exp in expected.items():
+            message = _compare(observed[key], exp, f"{names}[{key!r}]", layout, tolerance)
+            if message:
+                return message
+        return None
+    if isinstance(expected, int):
+        if isinstance(observed, TensorSnapshot) and observed.shape == () and observed.values == expected:
+            return None
+        if isinstance(observed, bool) or not isinstance(observed, int):
+            return f"`{names}` should be an int, got {kind_name(observed)}"
+        if observed != expected:
+            return f"`{names}` is {observed}, expected {expected}"
+        return None
+    raise TypeError(f"cannot compare expected value of type {type(expected).__name__}")
+
+
+def compare_tensor(observed, expected, name, tolerance, axes=None, any_float_dtype=False):
+    """Type, shape, dtype, device, finiteness, then values; None when everything matches."""
+    if not isinstance(observed, TensorSnapshot):
+        return f"`{name}` should be a torch.Tensor, got {kind_name(observed)}"
+    want_shape = tuple(expected.shape)
+    if observed.shape != want_shape:
+        axes_text = f" = ({', '.join(axes)})" if axes and len(axes) == len(want_shape) else ""
+        return f"`{name}` has shape {observed.shape}, expected {want_shape}{axes_text}"
+    if any_float_dtype:
+        if observed.dtype not in ("torch.float16", "torch.bfloat16", "torch.float32", "torch.float64"):
+            return f"`{name}` has dtype {observed.dtype}, expected a floating dtype (probabilities)"
+    elif observed.dtype != str(expected.dtype):
+        return (f"`{name}` has dtype {observed.dtype}, expected {expected.dtype} "
+                "(keep the dtype of the inputs; do not create tensors with a fixed dtype)")
+    if observed.device != expected.device.type:
+        return (f"`{name}` is on device {observed.device}, expected {expected.device.type} "
+                "(create new tensors on the inputs' device, e.g. torch.zeros_like or device=x.device)")
+    got = observed.values.astype(np.float64)
+    want = _numpy(expected)
+    if got.size == 0:
+        return None
+    finite_expected = np.isfinite(want)
+    bad_finite = ~np.isfinite(got) & finite_expected
+    if bad_finite.any():
+        index = tuple(int(i) for i in np.argwhere(bad_finite)[0])
+        return f"`{name}` has a non-finite value {got[index]} at index {_index_text(index, axes)}"
+    diff = np.abs(got - want)
+    if tolerance.max_rel_error is not None:
+        rel = diff / np.maximum(1e-8, np.abs(got) + np.abs(want))
+        bad = rel > tolerance.max_rel_error
+        worst = np.unravel_index(int(np.argmax(rel)), rel.shape) if rel.ndim else ()
+        limit_text = f"relative error {float(rel[worst]):.3g} > {tolerance.max_rel_error:g}"
+    else:
+        limit = tolerance.atol + tolerance.rtol * np.abs(want)
+        bad = diff > limit
+        worst = np.unravel_index(int(np.argmax(diff - limit)), diff.shape) if diff.ndim else ()
+        limit_text = f"error {float(diff[worst]):.3g} > tolerance {float(limit[worst]):.3g}"
+    if not bad.any():
+        return None
+    worst = tuple(int(i) for i in worst)
+    lines = [f"`{name}` has wrong values: {int(bad.sum())} of {bad.size} entries are off; "
+             f"largest at index {_index_text(worst, axes)}: got {got[worst]:.6g}, expected {want[worst]:.6g} "
+             f"({limit_text})"]
+    if axes and "time" in axes:
+        time_axis = axes.index("time")
+        wrong_steps = sorted({int(i[time_axis]) for i in np.argwhere(bad)})
+        lines.append(f"first wrong time step: t={wrong_steps[0]} (wrong steps: {wrong_steps})")
+    return "\n".join(lines)
+
+
+def _numpy(tensor):
+    return tensor.detach().cpu().double().numpy()
+
+
+def _flat_name(names):
+    if isinstance(names, tuple):
+        return "(" + ", ".join(_flat_name(n) for n in names) + ")"
+    return names[:-2] if names.endswith("[]") else names
+
+
+def _index_text(index, axes):
+    if axes and len(axes) == len(index):
+        return "(" + ", ".join(f"{a}={i}" for a, i in zip(axes, index)) + ")"
+    return str(index)

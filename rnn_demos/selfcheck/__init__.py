@@ -1,0 +1,81 @@
+"""Visible self-checks for the exercise notebooks.
+
+    from rnn_demos.selfcheck import check, check_notebook
+    check("lstm.forget_gate", forget_gate)       # raises AssertionError saying what is wrong
+    check_notebook("lstm", globals())            # runs every check whose function is defined
+
+The inputs are small and public (one fixed seed, float64 on the CPU); the references come from
+torch.nn modules (see references.py). Grading uses other, hidden inputs (package autograder).
+"""
+from rnn_demos.feedback import Tolerance
+from rnn_demos.selfcheck.outcome import judge, observe
+from rnn_demos.selfcheck.specs import SPECS, Case, assignment_of, function_name
+
+VISIBLE_TOLERANCE = Tolerance(rtol=1e-7, atol=1e-9)
+
+_OPTION_CASES = {
+    "sequence_models.ar_design_matrix": [{"tau": 3}, {"tau": 1}, {"tau": 0}, {"tau": 4}],
+    "sequence_models.predict_ahead": [{"tau": 3, "k": 4}],
+    "rnn.rnn_cell": [{"nonlinearity": "tanh"}, {"nonlinearity": "relu"}],
+    "rnn.rnn_forward": [{"batch_first": False}, {"batch_first": True}],
+    "rnn.clip_grad_norm": [{"max_norm": 1.0}, {"max_norm": 100.0}],
+    "lstm.lstm_forward": [{"batch_first": False}, {"batch_first": True}],
+    "gru.gru_forward": [{"batch_first": False}, {"batch_first": True}],
+}
+
+
+def visible_cases(check_id):
+    return [Case().with_options(**options) for options in _OPTION_CASES.get(check_id, [{}])]
+
+
+def check(check_id, fn):
+    """Run the visible check `check_id` on `fn`; print an ok line or raise AssertionError(reason)."""
+    if check_id not in SPECS:
+        known = ", ".join(sorted(SPECS))
+        raise ValueError(f"unknown check {check_id!r}; known checks: {known}")
+    if not callable(fn):
+        raise TypeError(f"check({check_id!r}, fn) needs a function, got {type(fn).__name__}")
+    spec = SPECS[check_id]
+    cases = visible_cases(check_id)
+    for case in cases:
+        inputs = spec.make_inputs(case)
+        message = judge(spec, inputs, observe(spec, fn, inputs), VISIBLE_TOLERANCE)
+        if message:
+            raise AssertionError(f"{check_id} ({case.describe()}):\n{message}")
+    print(f"ok: {check_id} ({len(cases)} visible case{'s' * (len(cases) > 1)})")
+
+
+def check_notebook(assignment, namespace):
+    """Run every visible check of `assignment` whose function is defined in `namespace`; print a table.
+
+    Returns {check id: "passed" | "failed: <reason>" | "not implemented yet"}.
+    """
+    ids = [check_id for check_id in SPECS if assignment_of(check_id) == assignment]
+    if not ids:
+        assignments = sorted({assignment_of(c) for c in SPECS})
+        raise ValueError(f"unknown assignment {assignment!r}; known: {', '.join(assignments)}")
+    results = {}
+    for check_id in ids:
+        fn = namespace.get(function_name(check_id))
+        if fn is None:
+            results[check_id] = "not implemented yet (function not defined)"
+            continue
+        spec = SPECS[check_id]
+        for case in visible_cases(check_id):
+            inputs = spec.make_inputs(case)
+            message = judge(spec, inputs, observe(spec, fn, inputs), VISIBLE_TOLERANCE)
+            if message:
+                not_done = message.startswith("not implemented")
+                results[check_id] = "not implemented yet" if not_done else f"failed: {message}"
+                break
+        else:
+            results[check_id] = "passed"
+    width = max(len(function_name(c)) for c in ids)
+    for check_id, status in results.items():
+        first_line, *more = status.split("\n")
+        print(f"{function_name(check_id):<{width}}  {first_line}")
+        for line in more:
+            print(f"{'':<{width}}    {line}")
+    passed = sum(status == "passed" for status in results.values())
+    print(f"{passed} of {len(results)} checks passed")
+    return results

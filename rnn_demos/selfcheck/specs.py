@@ -1,0 +1,330 @@
+"""What each check calls and what it expects: inputs built from a case, the reference, the output layout.
+
+A `Case` fixes sizes, seed, dtype, device and options; `Spec.make_inputs(case)` builds the arguments
+(random values from the case's seed, made on the CPU in float64 and then cast, so every device sees the
+same numbers); `Spec.reference(**inputs)` gives the right answer. The visible self-checks use one small
+public case per spec; the hidden checks (autograder.cases) use their own.
+"""
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import torch
+from torch import nn
+
+from rnn_demos.feedback import OutputLayout
+from rnn_demos.selfcheck import references as ref
+
+
+@dataclass(frozen=True)
+class Case:
+    seed: int = 0
+    dtype: torch.dtype = torch.float64
+    device: str = "cpu"
+    steps: int = 4
+    batch: int = 2
+    input_size: int = 3
+    hidden_size: int = 4
+    options: dict = field(default_factory=dict)
+
+    def describe(self):
+        options = "".join(f", {k}={v!r}" for k, v in self.options.items())
+        return (f"T={self.steps}, batch={self.batch}, input_size={self.input_size}, "
+                f"hidden_size={self.hidden_size}, {str(self.dtype).replace('torch.', '')} on {self.device}"
+                f"{options}")
+
+    def with_options(self, **options):
+        return replace(self, options={**self.options, **options})
+
+
+@dataclass(frozen=True)
+class Spec:
+    check_id: str
+    make_inputs: Callable      # Case -> dict of named arguments, in the function's order
+    reference: Callable        # called with the same named arguments
+    layout: OutputLayout
+    keyword_options: tuple = ()  # argument names passed by keyword (options with defaults)
+
+    def call(self, fn, inputs):
+        positional = [v for k, v in inputs.items() if k not in self.keyword_options]
+        keywords = {k: v for k, v in inputs.items() if k in self.keyword_options}
+        return fn(*positional, **keywords)
+
+    def expected(self, inputs):
+        return self.reference(**inputs)
+
+
+class Draw:
+    """Random tensors for one case: drawn on the CPU in float64, then moved to the case's dtype/device."""
+
+    def __init__(self, case):
+        self.case = case
+        self.generator = torch.Generator().manual_seed(case.seed)
+
+    def normal(self, *shape, scale=1.0):
+        values = torch.randn(*shape, generator=self.generator, dtype=torch.float64) * scale
+        return values.to(dtype=self.case.dtype, device=self.case.device)
+
+    def integers(self, high, *shape):
+        return torch.randint(0, high, shape, generator=self.generator).to(self.case.device)
+
+    def probabilities(self, *shape):
+        return torch.softmax(self.normal(*shape, scale=1.5), dim=-1)
+
+    def weights(self, n_blocks):
+        """(weight_ih, weight_hh, bias_ih, bias_hh) with n_blocks gate blocks of rows."""
+        c = self.case
+        rows = n_blocks * c.hidden_size
+        return (self.normal(rows, c.input_size, scale=0.6), self.normal(rows, c.hidden_size, scale=0.6),
+                self.normal(rows, scale=0.5), self.normal(rows, scale=0.5))
+
+
+WEIGHT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+LSTM_BLOCK = {"i": 0, "f": 1, "g": 2, "o": 3}
+GRU_BLOCK = {"r": 0, "z": 1, "n": 2}
+
+
+def _sequence(draw, batch_first=False):
+    c = draw.case
+    x = draw.normal(c.steps, c.batch, c.input_size)
+    return x.transpose(0, 1).contiguous() if batch_first else x
+
+
+def _state(draw):
+    return draw.normal(draw.case.batch, draw.case.hidden_size, scale=0.8)
+
+
+def _gate_inputs(n_blocks, block, block_names):
+    """Inputs of a per-gate function: x, h and the row block `block` of each weight, in PyTorch's order."""
+    def make(case):
+        draw = Draw(case)
+        x, h = draw.normal(case.batch, case.input_size), _state(draw)
+        blocks = [w.chunk(n_blocks, dim=0)[block] for w in draw.weights(n_blocks)]
+        return {"x": x, "h": h, **dict(zip(block_names, blocks))}
+    return make
+
+
+def _gate_spec(check_id, n_blocks, gate, block, activation):
+    return Spec(check_id, _gate_inputs(n_blocks, block, _gate_names(gate)),
+                lambda x, h, **w: ref.gate_activation(x, h, *w.values(), activation),
+                OutputLayout(gate, {gate: ("batch", "hidden")}))
+
+
+def _gate_names(gate):
+    """PyTorch's names for one gate's blocks, e.g. W_if, W_hf, b_if, b_hf for the forget gate."""
+    return (f"W_i{gate}", f"W_h{gate}", f"b_i{gate}", f"b_h{gate}")
+
+
+# ----- sequence models -----
+
+def _ar_series_inputs(case):
+    draw = Draw(case)
+    return {"x": draw.normal(case.steps), "tau": case.options.get("tau", 3)}
+
+
+def _ar_process_inputs(case):
+    """A stable AR(2) series with noise, so the least-squares fit is well conditioned."""
+    draw = Draw(case)
+    noise = draw.normal(case.steps).double().cpu()
+    series = [0.0, 0.0]
+    for t in range(case.steps):
+        series.append(0.6 * series[-1] - 0.2 * series[-2] + 0.3 + float(noise[t]))
+    x = torch.tensor(series[2:], dtype=case.dtype, device=case.device)
+    return {"x": x, "tau": case.options.get("tau", 3)}
+
+
+def _predict_inputs(case):
+    draw = Draw(case)
+    tau = case.options.get("tau", 3)
+    return {"history": draw.normal(case.steps), "w": draw.normal(tau, scale=0.4),
+            "b": draw.normal(1)[0], "k": case.options.get("k", 5)}
+
+
+def _transition_inputs(case):
+    """States of a chain in which the last state never occurs, so its row must be uniform."""
+    draw = Draw(case)
+    n_states = case.options.get("n_states", 4)
+    return {"states": draw.integers(n_states - 1, case.steps * 3), "n_states": n_states}
+
+
+def _markov_inputs(case):
+    draw = Draw(case)
+    n_states = case.options.get("n_states", 4)
+    return {"states": draw.integers(n_states, case.steps * 3), "P": draw.probabilities(n_states, n_states),
+            "p0": draw.probabilities(n_states)}
+
+
+def _latent_inputs(case):
+    draw = Draw(case)
+    d_h, d_x = case.hidden_size, case.input_size
+    return {"h": draw.normal(case.batch, d_h), "x": draw.normal(case.batch, d_x),
+            "A": draw.normal(d_h, d_h, scale=0.5), "B": draw.normal(d_h, d_x, scale=0.5)}
+
+
+# ----- RNN -----
+
+def _rnn_cell_inputs(case):
+    draw = Draw(case)
+    inputs = {"x": draw.normal(case.batch, case.input_size), "h": _state(draw),
+              **dict(zip(WEIGHT_NAMES, draw.weights(1)))}
+    return {**inputs, "nonlinearity": case.options.get("nonlinearity", "tanh")}
+
+
+def _sequence_inputs(n_blocks, with_cell_state=False):
+    def make(case):
+        draw = Draw(case)
+        batch_first = case.options.get("batch_first", False)
+        x = _sequence(draw, batch_first)
+        start = (_state(draw), _state(draw)) if with_cell_state else _state(draw)
+        weights = dict(zip(WEIGHT_NAMES, draw.weights(n_blocks)))
+        return {"x": x, "state0" if with_cell_state else "h0": start, **weights, "batch_first": batch_first}
+    return make
+
+
+def _bptt_inputs(case):
+    draw = Draw(case)
+    return {"x": _sequence(draw), "h0": _state(draw), **dict(zip(WEIGHT_NAMES, draw.weights(1))),
+            "grad_h_T": draw.normal(case.batch, case.hidden_size)}
+
+
+def _gradient_norm_inputs(case):
+    draw = Draw(case)
+    x = draw.normal(case.steps, case.input_size)
+    h0 = draw.normal(case.hidden_size, scale=0.8)
+    return {"x": x, "h0": h0, **dict(zip(WEIGHT_NAMES, draw.weights(1)))}
+
+
+def _clip_inputs(case):
+    draw = Draw(case)
+    grads = [draw.normal(case.hidden_size, case.input_size), draw.normal(case.hidden_size, case.hidden_size),
+             draw.normal(case.hidden_size)]
+    return {"grads": grads, "max_norm": case.options.get("max_norm", 1.0)}
+
+
+# ----- LSTM / GRU -----
+
+def _cell_update_inputs(case):
+    draw = Draw(case)
+    shape = (case.batch, case.hidden_size)
+    return {"c": draw.normal(*shape), "f": torch.sigmoid(draw.normal(*shape)),
+            "i": torch.sigmoid(draw.normal(*shape)), "g": torch.tanh(draw.normal(*shape))}
+
+
+def _output_gate_inputs(case):
+    inputs = _gate_inputs(4, LSTM_BLOCK["o"], _gate_names("o"))(case)
+    c_next = Draw(replace(case, seed=case.seed + 1000)).normal(case.batch, case.hidden_size, scale=1.5)
+    return {"x": inputs.pop("x"), "h": inputs.pop("h"), "c_next": c_next, **inputs}
+
+
+def _output_gate_reference(x, h, c_next, W_io, W_ho, b_io, b_ho):
+    o = ref.gate_activation(x, h, W_io, W_ho, b_io, b_ho, torch.sigmoid)
+    return o, o * torch.tanh(c_next)
+
+
+def _lstm_cell_inputs(case):
+    draw = Draw(case)
+    x = draw.normal(case.batch, case.input_size)
+    state = (_state(draw), _state(draw))
+    return {"x": x, "state": state, **dict(zip(WEIGHT_NAMES, draw.weights(4)))}
+
+
+def _gru_cell_inputs(case):
+    draw = Draw(case)
+    return {"x": draw.normal(case.batch, case.input_size), "h": _state(draw),
+            **dict(zip(WEIGHT_NAMES, draw.weights(3)))}
+
+
+def _gru_candidate_inputs(case):
+    draw = Draw(case)
+    x, h = draw.normal(case.batch, case.input_size), _state(draw)
+    weights = draw.weights(3)
+    r = ref.gru_gates(x, h, *weights)["r"]
+    blocks = [w.chunk(3, dim=0)[GRU_BLOCK["n"]] for w in weights]
+    return {"x": x, "h": h, "r": r, **dict(zip(_gate_names("n"), blocks))}
+
+
+def _gru_update_inputs(case):
+    draw = Draw(case)
+    shape = (case.batch, case.hidden_size)
+    return {"h": draw.normal(*shape, scale=0.8), "z": torch.sigmoid(draw.normal(*shape)),
+            "n": torch.tanh(draw.normal(*shape))}
+
+
+def _sizes_inputs(case):
+    return {"input_size": case.input_size, "hidden_size": case.hidden_size}
+
+
+BH = ("batch", "hidden")
+SEQ_AXES = {False: ("time", "batch", "hidden"), True: ("batch", "time", "hidden")}
+
+
+def _sequence_layout(names):
+    return OutputLayout(names, {"output": ("time", "batch", "hidden"), "h_n": BH, "c_n": BH})
+
+
+SPECS = {spec.check_id: spec for spec in [
+    Spec("sequence_models.ar_design_matrix", _ar_series_inputs, ref.ar_design_matrix,
+         OutputLayout(("X", "y"), {"X": ("row", "lag"), "y": ("row",)})),
+    Spec("sequence_models.fit_ar", _ar_process_inputs, ref.fit_ar, OutputLayout(("w", "b"), {"w": ("lag",)})),
+    Spec("sequence_models.predict_ahead", _predict_inputs, ref.predict_ahead,
+         OutputLayout("predictions", {"predictions": ("step",)})),
+    Spec("sequence_models.transition_matrix", _transition_inputs, ref.transition_matrix,
+         OutputLayout("P", {"P": ("from_state", "to_state")}, free_dtype=("P",))),
+    Spec("sequence_models.markov_log_likelihood", _markov_inputs, ref.markov_log_likelihood,
+         OutputLayout("log_likelihood")),
+    Spec("sequence_models.latent_update", _latent_inputs, ref.latent_update,
+         OutputLayout("h_next", {"h_next": BH})),
+    Spec("rnn.rnn_cell", _rnn_cell_inputs, ref.rnn_cell, OutputLayout("h_next", {"h_next": BH}),
+         keyword_options=("nonlinearity",)),
+    Spec("rnn.rnn_forward", _sequence_inputs(1), ref.rnn_forward, _sequence_layout(("output", "h_n")),
+         keyword_options=("batch_first",)),
+    Spec("rnn.rnn_bptt", _bptt_inputs, ref.rnn_bptt,
+         OutputLayout(("grad_weight_ih", "grad_weight_hh", "grad_bias_ih", "grad_bias_hh", "grad_h0"),
+                      {"grad_h0": BH}), ),
+    Spec("rnn.hidden_gradient_norms", _gradient_norm_inputs, ref.hidden_gradient_norms,
+         OutputLayout("norms", {"norms": ("t",)})),
+    Spec("rnn.clip_grad_norm", _clip_inputs, ref.clip_grad_norm, OutputLayout(("clipped[]", "total_norm"))),
+    _gate_spec("lstm.forget_gate", 4, "f", LSTM_BLOCK["f"], torch.sigmoid),
+    _gate_spec("lstm.input_gate", 4, "i", LSTM_BLOCK["i"], torch.sigmoid),
+    _gate_spec("lstm.candidate", 4, "g", LSTM_BLOCK["g"], torch.tanh),
+    Spec("lstm.cell_update", _cell_update_inputs, ref.cell_update, OutputLayout("c_next", {"c_next": BH})),
+    Spec("lstm.output_gate_and_hidden", _output_gate_inputs, _output_gate_reference,
+         OutputLayout(("o", "h_next"), {"o": BH, "h_next": BH})),
+    Spec("lstm.lstm_cell", _lstm_cell_inputs, ref.lstm_cell, OutputLayout(("h_next", "c_next"),
+                                                                          {"h_next": BH, "c_next": BH})),
+    Spec("lstm.lstm_forward", _sequence_inputs(4, with_cell_state=True), ref.lstm_forward,
+         _sequence_layout(("output", ("h_n", "c_n"))), keyword_options=("batch_first",)),
+    Spec("lstm.lstm_param_count", _sizes_inputs, lambda **s: ref.parameter_count(nn.LSTM, **s),
+         OutputLayout("count")),
+    _gate_spec("gru.reset_gate", 3, "r", GRU_BLOCK["r"], torch.sigmoid),
+    _gate_spec("gru.update_gate", 3, "z", GRU_BLOCK["z"], torch.sigmoid),
+    Spec("gru.gru_candidate", _gru_candidate_inputs, ref.gru_candidate, OutputLayout("n", {"n": BH})),
+    Spec("gru.gru_hidden_update", _gru_update_inputs, ref.gru_hidden_update,
+         OutputLayout("h_next", {"h_next": BH})),
+    Spec("gru.gru_cell", _gru_cell_inputs, ref.gru_cell, OutputLayout("h_next", {"h_next": BH})),
+    Spec("gru.gru_forward", _sequence_inputs(3), ref.gru_forward, _sequence_layout(("output", "h_n")),
+         keyword_options=("batch_first",)),
+    Spec("gru.parameter_counts", _sizes_inputs,
+         lambda **s: {name: ref.parameter_count(cls, **s)
+                      for name, cls in (("rnn", nn.RNN), ("gru", nn.GRU), ("lstm", nn.LSTM))},
+         OutputLayout("counts")),
+]}
+
+
+def sequence_axes(inputs):
+    """Axis names of a sequence output, which depend on batch_first."""
+    return SEQ_AXES[bool(inputs.get("batch_first", False))]
+
+
+def layout_for(spec, inputs):
+    """The spec's layout, with the sequence axes adjusted to batch_first."""
+    if "output" not in spec.layout.axes:
+        return spec.layout
+    return replace(spec.layout, axes={**spec.layout.axes, "output": sequence_axes(inputs)})
+
+
+def assignment_of(check_id):
+    return check_id.split(".")[0]
+
+
+def function_name(check_id):
+    return check_id.split(".")[1]
