@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from rnn_demos import gradients
+from rnn_demos import clipping, gradients
 
 STEPS, INPUT, HIDDEN = 12, 3, 5
 
@@ -168,3 +168,48 @@ def test_bad_arguments_are_named():
         gradients.rnn_gradient_norms(spectral_radius=-1.0)
     with pytest.raises(ValueError, match="tau must be in 1..4"):
         gradients.fit_ar_coefficients(np.arange(5.0), 5)
+
+
+# ----- the clipping demo -----
+
+def test_cliff_gradient_matches_autograd():
+    weights = torch.tensor([-1.0, 0.5, 2.0, 2.08, 2.1, 3.0], dtype=torch.float64, requires_grad=True)
+    state = torch.full_like(weights, 0.5)
+    for _ in range(8):
+        state = torch.tanh(weights * state - 0.5)
+    loss = (state - 0.0) ** 2
+    (expected,) = torch.autograd.grad(loss.sum(), weights)
+    values, gradient = clipping.cliff_loss_and_gradient(weights.detach().numpy())
+    np.testing.assert_allclose(values, loss.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gradient, expected.numpy(), rtol=1e-10)
+
+
+def test_the_cliff_is_steep():
+    """The default cliff: somewhere its gradient is over 100 times the typical gradient."""
+    _, gradient = clipping.cliff_loss_and_gradient(np.linspace(-2, 4, 6001))
+    assert np.max(np.abs(gradient)) > 100 * np.median(np.abs(gradient))
+
+
+@pytest.mark.parametrize("max_norm", [0.1, 1.0, 100.0])
+def test_clip_by_norm_matches_torch(max_norm):
+    values = np.array([3.0, -4.0, 12.0])
+    parameter = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    parameter.grad = torch.from_numpy(values.copy())
+    torch.nn.utils.clip_grad_norm_([parameter], max_norm)
+    np.testing.assert_allclose(clipping.clip_by_norm(values, max_norm), parameter.grad.numpy(), rtol=1e-12)
+
+
+def test_clipping_bounds_every_step_and_unclipped_descent_jumps():
+    unclipped = clipping.descend(3.0, 0.5, iterations=30)
+    clipped = clipping.descend(3.0, 0.5, iterations=30, max_norm=1.0)
+    assert np.max(np.abs(np.diff(unclipped))) > 10
+    assert np.max(np.abs(np.diff(clipped))) <= 0.5 * 1.0 + 1e-12
+    final_loss = lambda path: clipping.cliff_loss_and_gradient(path[-1])[0]
+    assert final_loss(clipped) < final_loss(unclipped)
+
+
+def test_clipping_errors_are_precise():
+    with pytest.raises(ValueError, match="max_norm must be > 0 or None, got 0"):
+        clipping.clip_by_norm([1.0], 0)
+    with pytest.raises(ValueError, match="learning_rate must be > 0"):
+        clipping.descend(1.0, -0.1)

@@ -1,0 +1,57 @@
+"""A loss with a cliff, and gradient descent on it with and without clipping by norm.
+
+The model is the smallest recurrent net with a cliff (after Pascanu, Mikolov and Bengio, 2013):
+a scalar state h_t = tanh(w h_(t-1) + b), run for a few steps from h_0, with loss (h_T - target)^2
+as a function of the recurrent weight w. Near the w where the final state flips from one sign to
+the other the loss rises almost vertically, and its gradient is hundreds of times larger than
+anywhere else.
+"""
+import numpy as np
+
+# The default cliff: with these values the loss jumps near w = 2.08 (see the RNN chapter's demo).
+CLIFF = {"bias": -0.5, "steps": 8, "initial_state": 0.5, "target": 0.0}
+
+
+def cliff_loss_and_gradient(w, bias=-0.5, steps=8, initial_state=0.5, target=0.0):
+    """Loss (h_T - target)^2 and d loss / d w for every recurrent weight in `w` (any shape).
+
+    The derivative is carried forward with the state: dh_t/dw = (1 - h_t^2) (h_(t-1) + w dh_(t-1)/dw).
+    """
+    if not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    w = np.asarray(w, dtype=float)
+    state = np.full_like(w, initial_state)
+    state_slope = np.zeros_like(w)
+    for _ in range(steps):
+        new_state = np.tanh(w * state + bias)
+        state_slope = (1 - new_state**2) * (state + w * state_slope)
+        state = new_state
+    error = state - target
+    return error**2, 2 * error * state_slope
+
+
+def clip_by_norm(gradient, max_norm):
+    """Scale `gradient` down so its L2 norm is at most max_norm, as torch.nn.utils.clip_grad_norm_ does.
+
+    `max_norm=None` returns the gradient unchanged. Like PyTorch, the scale is max_norm / (norm + 1e-6),
+    applied only when it is below 1.
+    """
+    gradient = np.asarray(gradient, dtype=float)
+    if max_norm is None:
+        return gradient
+    if max_norm <= 0:
+        raise ValueError(f"max_norm must be > 0 or None, got {max_norm}")
+    scale = max_norm / (np.linalg.norm(gradient) + 1e-6)
+    return gradient * min(scale, 1.0)
+
+
+def descend(start, learning_rate, iterations=30, max_norm=None, **cliff):
+    """Gradient descent on the cliff loss from w = start; returns the iterates w_0..w_iterations."""
+    if learning_rate <= 0:
+        raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
+    settings = {**CLIFF, **cliff}
+    path = [float(start)]
+    for _ in range(iterations):
+        _, gradient = cliff_loss_and_gradient(path[-1], **settings)
+        path.append(path[-1] - learning_rate * float(clip_by_norm(gradient, max_norm)))
+    return np.array(path)
