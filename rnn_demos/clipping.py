@@ -7,6 +7,9 @@ the other the loss rises almost vertically, and its gradient is hundreds of time
 anywhere else.
 """
 import numpy as np
+import torch
+
+from rnn_demos.bptt import clip_by_norm
 
 # The default cliff: with these values the loss jumps near w = 2.08 (see the RNN chapter's demo).
 CLIFF = {"bias": -0.5, "steps": 8, "initial_state": 0.5, "target": 0.0}
@@ -30,28 +33,17 @@ def cliff_loss_and_gradient(w, bias=-0.5, steps=8, initial_state=0.5, target=0.0
     return error**2, 2 * error * state_slope
 
 
-def clip_by_norm(gradient, max_norm):
-    """Scale `gradient` down so its L2 norm is at most max_norm, as torch.nn.utils.clip_grad_norm_ does.
-
-    `max_norm=None` returns the gradient unchanged. Like PyTorch, the scale is max_norm / (norm + 1e-6),
-    applied only when it is below 1.
-    """
-    gradient = np.asarray(gradient, dtype=float)
-    if max_norm is None:
-        return gradient
-    if max_norm <= 0:
-        raise ValueError(f"max_norm must be > 0 or None, got {max_norm}")
-    scale = max_norm / (np.linalg.norm(gradient) + 1e-6)
-    return gradient * min(scale, 1.0)
-
-
 def descend(start, learning_rate, iterations=30, max_norm=None, **cliff):
-    """Gradient descent on the cliff loss from w = start; returns the iterates w_0..w_iterations."""
+    """Gradient descent on the cliff loss from w = start; returns the iterates w_0..w_iterations.
+
+    With `max_norm`, each gradient is clipped by norm first (rnn_demos.bptt.clip_by_norm)."""
     if learning_rate <= 0:
         raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
     settings = {**CLIFF, **cliff}
     path = [float(start)]
     for _ in range(iterations):
         _, gradient = cliff_loss_and_gradient(path[-1], **settings)
-        path.append(path[-1] - learning_rate * float(clip_by_norm(gradient, max_norm)))
+        if max_norm is not None:
+            (gradient,) = clip_by_norm([torch.tensor(float(gradient), dtype=torch.float64)], max_norm)
+        path.append(path[-1] - learning_rate * float(gradient))
     return np.array(path)

@@ -226,17 +226,6 @@ def latent_influence(recurrent_weight, horizon, input_weight=1.0, output_weight=
     return output_weight * recurrent_weight ** np.arange(horizon, dtype=float) * input_weight
 
 
-def fit_ar_coefficients(series, tau):
-    """Least-squares AR(tau) coefficients w_1..w_tau (w_1 weighs the latest value) and intercept b."""
-    series = np.asarray(series, dtype=float)
-    if not 1 <= tau < series.size:
-        raise ValueError(f"tau must be in 1..{series.size - 1} for a series of length {series.size}, got {tau}")
-    lags = np.stack([series[tau - k:series.size - k] for k in range(1, tau + 1)], axis=1)
-    design = np.hstack([lags, np.ones((lags.shape[0], 1))])
-    solution, *_ = np.linalg.lstsq(design, series[tau:], rcond=None)
-    return solution[:-1], solution[-1]
-
-
 # ----- a student's own cell, through autograd -----
 
 def cell_gradient_norms(step, input_size, hidden_size, steps=50, seed=0, cell_state=False, inputs=None):
