@@ -1,0 +1,161 @@
+"""The adding problem (Hochreiter & Schmidhuber, 1997) as a long-range test for RNN, LSTM and GRU.
+
+Each sequence has two input channels: a random value in [0, 1) and a marker that is 1 at exactly two
+positions (one in the first half, one in the second half) and 0 elsewhere. The target is the sum of the
+two marked values. Predicting the constant 1.0 scores MSE = Var(U1 + U2) = 2/12 = 1/6, the baseline
+a model has to beat; to beat it, the model must carry the first marked value across up to T steps.
+
+`run_comparison` trains the three models at growing lengths and caches the test errors in a JSON file
+keyed by the configuration. From the command line:
+
+    python -m rnn_demos.long_range          # the small configuration the book page runs
+    python -m rnn_demos.long_range --full   # longer sequences, longer training (several minutes)
+"""
+import argparse
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+CELLS = ("rnn", "lstm", "gru")
+BASELINE_PREDICTION = 1.0
+BASELINE_MSE = 1.0 / 6.0
+_LAYERS = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
+
+
+@dataclass(frozen=True)
+class AddingConfig:
+    """Everything that decides the results; the cache key is derived from these fields."""
+    lengths: tuple = (4, 8, 16, 32, 64)
+    hidden_size: int = 32
+    steps: int = 200
+    batch_size: int = 128
+    learning_rate: float = 0.01
+    test_size: int = 1000
+    seed: int = 0
+    lstm_forget_bias: float = 1.0
+    threads: int = 1
+
+
+SMALL = AddingConfig()
+FULL = AddingConfig(lengths=(10, 25, 50, 100, 200), steps=2000)
+
+
+def make_adding_batch(batch_size, length, generator=None):
+    """Inputs of shape (batch, length, 2) [value, marker] and targets of shape (batch,)."""
+    if not isinstance(length, int) or length < 2:
+        raise ValueError(f"length must be an int >= 2 (one marker in each half), got {length!r}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    values = torch.rand(batch_size, length, generator=generator)
+    half = length // 2
+    first = torch.randint(0, half, (batch_size,), generator=generator)
+    second = torch.randint(half, length, (batch_size,), generator=generator)
+    markers = torch.zeros(batch_size, length)
+    rows = torch.arange(batch_size)
+    markers[rows, first] = 1.0
+    markers[rows, second] = 1.0
+    targets = values[rows, first] + values[rows, second]
+    return torch.stack([values, markers], dim=-1), targets
+
+
+class AddingModel(torch.nn.Module):
+    """One recurrent layer (nn.RNN with tanh, nn.LSTM or nn.GRU) and a linear head on the last output."""
+
+    def __init__(self, cell, hidden_size, lstm_forget_bias=None):
+        super().__init__()
+        if cell not in _LAYERS:
+            raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+        self.recurrent = _LAYERS[cell](input_size=2, hidden_size=hidden_size, batch_first=True)
+        self.head = torch.nn.Linear(hidden_size, 1)
+        if cell == "lstm" and lstm_forget_bias is not None:
+            set_lstm_forget_bias(self.recurrent, lstm_forget_bias)
+
+    def forward(self, inputs):
+        outputs, _ = self.recurrent(inputs)
+        return self.head(outputs[:, -1]).squeeze(-1)
+
+
+def set_lstm_forget_bias(lstm, value):
+    """Make the forget gate's total bias b_ih + b_hh equal `value` (rows H:2H in PyTorch's i,f,g,o order)."""
+    hidden = lstm.hidden_size
+    with torch.no_grad():
+        lstm.bias_ih_l0[hidden:2 * hidden] = value
+        lstm.bias_hh_l0[hidden:2 * hidden] = 0.0
+
+
+def train_on_adding(cell, length, config=SMALL):
+    """Train one model on sequences of `length`; return its test MSE on a fixed held-out set."""
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(config.threads)
+    try:
+        torch.manual_seed(config.seed)
+        model = AddingModel(cell, config.hidden_size, config.lstm_forget_bias)
+        optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+        data = torch.Generator().manual_seed(config.seed + 1)
+        for _ in range(config.steps):
+            inputs, targets = make_adding_batch(config.batch_size, length, data)
+            loss = torch.mean((model(inputs) - targets) ** 2)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        test_inputs, test_targets = make_adding_batch(
+            config.test_size, length, torch.Generator().manual_seed(config.seed + 2))
+        with torch.no_grad():
+            return torch.mean((model(test_inputs) - test_targets) ** 2).item()
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def config_key(config):
+    """A short hash of the configuration and the torch version (results may change with either)."""
+    text = json.dumps({"config": asdict(config), "torch": torch.__version__}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def default_cache_dir():
+    """$RNN_COURSE_CACHE if set, else _build/cache in the repository (ignored by git)."""
+    if os.environ.get("RNN_COURSE_CACHE"):
+        return Path(os.environ["RNN_COURSE_CACHE"])
+    return Path(__file__).resolve().parents[1] / "_build" / "cache"
+
+
+def run_comparison(config=SMALL, cache_dir=None, verbose=False):
+    """Test MSE of each cell at each length: {'lengths': [...], 'mse': {cell: [...]}, ...}.
+
+    Results are read from the cache when this exact configuration has been run before.
+    """
+    cache_file = Path(cache_dir or default_cache_dir()) / f"adding_{config_key(config)}.json"
+    if cache_file.exists():
+        return json.loads(cache_file.read_text())
+    started = time.perf_counter()
+    mse = {cell: [] for cell in CELLS}
+    for length in config.lengths:
+        for cell in CELLS:
+            mse[cell].append(train_on_adding(cell, length, config))
+            if verbose:
+                print(f"T={length:4d} {cell:4s} test MSE {mse[cell][-1]:.4f}", flush=True)
+    results = {"config": asdict(config), "torch": torch.__version__, "lengths": list(config.lengths),
+               "mse": mse, "baseline_mse": BASELINE_MSE,
+               "seconds": round(time.perf_counter() - started, 1)}
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    cache_file.write_text(json.dumps(results, indent=1))
+    return results
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Train RNN, LSTM and GRU on the adding problem.")
+    parser.add_argument("--full", action="store_true", help="longer sequences and training")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="where results are cached")
+    args = parser.parse_args(argv)
+    results = run_comparison(FULL if args.full else SMALL, args.cache_dir, verbose=True)
+    print(json.dumps({"lengths": results["lengths"], "mse": results["mse"],
+                      "seconds": results["seconds"]}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
