@@ -99,11 +99,12 @@ def hidden_states(x, h0, weight_ih, weight_hh, bias_ih, bias_hh):
 def hidden_gradient_norms(x, h0, weight_ih, weight_hh, bias_ih, bias_hh):
     """Frobenius norm of d h_T / d h_t, each Jacobian taken by autograd through nn.RNN."""
     states = hidden_states(x, h0, weight_ih, weight_hh, bias_ih, bias_hh)
+    rnn = _module_with_weights(nn.RNN, (weight_ih, weight_hh, bias_ih, bias_hh))
     steps = x.shape[0]
     norms = []
     for t in range(steps + 1):
         def h_last_from(h_t, t=t):
-            return rnn_forward(x[t:, None], h_t[None], weight_ih, weight_hh, bias_ih, bias_hh)[1][0]
+            return rnn(x[t:, None], h_t[None, None])[1][0, 0]
         if t == steps:
             jacobian = torch.eye(h0.shape[0], dtype=x.dtype, device=x.device)
         else:

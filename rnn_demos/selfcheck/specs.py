@@ -122,11 +122,12 @@ def _ar_series_inputs(case):
 
 
 def _ar_process_inputs(case):
-    """A stable AR(2) series with noise, so the least-squares fit is well conditioned."""
+    """A stable AR(2) series with noise, 8*steps long, so the least-squares fit is well conditioned."""
     draw = Draw(case)
-    noise = draw.normal(case.steps).double().cpu()
+    length = 8 * case.steps
+    noise = draw.normal(length).double().cpu()
     series = [0.0, 0.0]
-    for t in range(case.steps):
+    for t in range(length):
         series.append(0.6 * series[-1] - 0.2 * series[-2] + 0.3 + float(noise[t]))
     x = torch.tensor(series[2:], dtype=case.dtype, device=case.device)
     return {"x": x, "tau": case.options.get("tau", 3)}

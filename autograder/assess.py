@@ -1,0 +1,48 @@
+"""Judge collected records against references computed here, and name the likely mistake.
+
+Needs only the records (plain data) and the check id: the inputs are rebuilt from each case's seed,
+the references come from torch.nn (rnn_demos.selfcheck.references), the tolerances from
+autograder.tolerances.
+"""
+from dataclasses import dataclass
+
+from autograder.diagnose import diagnose
+from autograder.tolerances import tolerance_for
+from rnn_demos.feedback import max_error
+from rnn_demos.selfcheck.outcome import expected_outcome, judge
+from rnn_demos.selfcheck.specs import SPECS
+
+
+@dataclass(frozen=True)
+class Result:
+    check_id: str
+    passed: bool
+    message: str
+    max_error: float
+    cases: int
+    seconds: float
+    hint: str | None = None  # the likely mistake, when one was recognised
+
+
+def assess(check_id, records):
+    spec = SPECS[check_id]
+    seconds = sum(r.seconds for r in records)
+    largest = 0.0
+    for record in records:
+        case = record.case
+        inputs = spec.make_inputs(case)
+        message = judge(spec, inputs, record.observation, tolerance_for(check_id, case.device, case.dtype))
+        if message:
+            hint = None if record.observation.forbidden else diagnose(spec, inputs, record.observation)
+            text = f"{check_id} failed on a hidden case ({case.describe()}):\n{message}"
+            if hint:
+                text += f"\nLikely mistake: {hint}"
+            return Result(check_id, False, text, float("inf"), len(records), seconds, hint)
+        expected, expected_error = expected_outcome(spec, inputs)
+        if expected_error is None:
+            largest = max(largest, max_error(record.observation.result, expected))
+    devices = sorted({r.case.device for r in records})
+    dtypes = sorted({str(r.case.dtype).replace("torch.", "") for r in records})
+    text = (f"{check_id}: passed {len(records)} hidden cases ({', '.join(devices)}; {', '.join(dtypes)}), "
+            f"largest error {largest:.2g}")
+    return Result(check_id, True, text, largest, len(records), seconds)

@@ -1,0 +1,473 @@
+"""Name the likely mistake behind a failed check.
+
+For each check a list of hypotheses: a hint and a function that computes what a solution with that
+mistake would return on the same inputs. The first hypothesis that reproduces the observed output
+(within float32 tolerance) is reported. Exceptions are matched on their message.
+"""
+import itertools
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from autograder import wrong_kernels as wk
+from rnn_demos.feedback import Tolerance, compare
+from rnn_demos.selfcheck.specs import layout_for
+
+MATCH_TOLERANCE = Tolerance(rtol=1e-4, atol=1e-6)
+LSTM_GATE_NAMES, GRU_GATE_NAMES = "ifgo", "rzn"
+
+
+@dataclass(frozen=True)
+class Mistake:
+    hint: str
+    outputs: Callable  # named inputs -> what the mistaken solution returns
+
+
+def diagnose(spec, inputs, observation):
+    """A hint naming the likely mistake, or None when no hypothesis explains the observation."""
+    if observation.error_type:
+        return _exception_hint(inputs, observation)
+    if observation.result is None:
+        return None
+    layout = layout_for(spec, inputs)
+    for mistake in MISTAKES.get(spec.check_id, ()):
+        try:
+            wrong = mistake.outputs(**inputs)
+        except (RuntimeError, ValueError, IndexError):
+            continue  # this mistake cannot even run on these inputs
+        if compare(observation.result, wrong, layout, MATCH_TOLERANCE) is None:
+            return mistake.hint
+    return None
+
+
+def _exception_hint(inputs, observation):
+    message = observation.error_message
+    if "cannot be multiplied" in message or "size mismatch" in message:
+        return ("the shapes do not fit a matrix product: PyTorch stores a weight as (out_features, "
+                "in_features), so the product is x @ W.T (transposed weights?)")
+    if "must match the size" in message and inputs.get("batch_first"):
+        return ("it fails only with batch_first=True: move the time axis first (x.transpose(0, 1)) "
+                "and transpose the output back")
+    if "must match the size" in message:
+        return "two tensors of different shapes are combined: check which weight multiplies x and which h"
+    return None
+
+
+# ----- hypotheses -----
+
+def _weights(inputs):
+    return tuple(inputs[name] for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+
+
+def _gate_mistakes(right_activation):
+    wrong_activation, act_names = ((torch.tanh, ("sigmoid", "tanh")) if right_activation is torch.sigmoid
+                                   else (torch.sigmoid, ("tanh", "sigmoid")))
+
+    def make(**mistake):
+        def outputs(x, h, **w):
+            return wk.gate(x, h, *w.values(), **{"activation": right_activation, **mistake})
+        return outputs
+
+    return [
+        Mistake(f"{act_names[1]} used where the gate needs {act_names[0]}", make(activation=wrong_activation)),
+        Mistake("the input bias b_i* is missing (PyTorch adds both biases)", make(drop_b_x=True)),
+        Mistake("the hidden bias b_h* is missing (PyTorch adds both biases)", make(drop_b_h=True)),
+        Mistake("transposed weights: use x @ W.T (PyTorch stores weights as (out, in))", make(transposed=True)),
+        Mistake("the input weight multiplies h and the hidden weight multiplies x", make(swap_weights=True)),
+    ]
+
+
+def _permutation_name(order, names):
+    return ",".join(names[k] for k in order)
+
+
+def _lstm_cell_mistakes(sequence=False):
+    def make(**mistake):
+        step = lambda x_t, state, w: wk.lstm_step(x_t, state, w, **mistake)
+        if sequence:
+            return lambda x, state0, batch_first=False, **w: _lstm_sequence(step, x, state0, batch_first, w)
+        return lambda x, state, **w: step(x, state, _weights(w))
+
+    found = [Mistake(f"gate order: your code reads the row blocks as ({_permutation_name(order, LSTM_GATE_NAMES)});"
+                     " PyTorch's order is i, f, g, o", make(order=order))
+             for order in itertools.permutations(range(4)) if order != (0, 1, 2, 3)]
+    sig, tanh = torch.sigmoid, torch.tanh
+    return found + [
+        Mistake("sigmoid and tanh swapped: g uses tanh, the gates i, f, o use sigmoid",
+                make(activations=(tanh, tanh, sig, tanh))),
+        Mistake("the candidate g uses sigmoid instead of tanh", make(activations=(sig, sig, sig, sig))),
+        Mistake("h_next = o * c_next: the output needs tanh(c_next)", make(output_tanh=False)),
+        Mistake("bias_ih is missing (PyTorch adds both biases)", make(drop_b_x=True)),
+        Mistake("bias_hh is missing (PyTorch adds both biases)", make(drop_b_h=True)),
+        Mistake("forget and input gates swapped in the cell update: c' = f*c + i*g", make(swap_f_i=True)),
+    ]
+
+
+def _lstm_sequence(step, x, state0, batch_first, w, **unroll_mistake):
+    output, (h_n, c_n) = wk.unroll(lambda x_t, s: step(x_t, s, _weights(w)), x, tuple(state0), batch_first,
+                                   **unroll_mistake)
+    return output, (h_n, c_n)
+
+
+def _gru_cell_mistakes(sequence=False):
+    def make(**mistake):
+        step = lambda x_t, h, w: wk.gru_step(x_t, h, w, **mistake)
+        if sequence:
+            return lambda x, h0, batch_first=False, **w: wk.unroll(lambda x_t, h: step(x_t, h, _weights(w)),
+                                                                   x, h0, batch_first)
+        return lambda x, h, **w: step(x, h, _weights(w))
+
+    found = [Mistake(f"gate order: your code reads the row blocks as ({_permutation_name(order, GRU_GATE_NAMES)});"
+                     " PyTorch's order is r, z, n", make(order=order))
+             for order in itertools.permutations(range(3)) if order != (0, 1, 2)]
+    return found + _gru_candidate_hints(make) + [
+        Mistake("z and 1-z swapped: PyTorch uses h' = (1-z)*n + z*h", make(swap_z=True)),
+        Mistake("bias_ih is missing (PyTorch adds both biases)", make(drop_b_x=True)),
+        Mistake("bias_hh is missing (PyTorch adds both biases)", make(drop_b_h=True)),
+    ]
+
+
+def _gru_candidate_hints(make):
+    return [
+        Mistake("reset applied before the product, r*(h) @ W_hn.T (Cho et al./d2l); PyTorch applies it after: "
+                "r * (h @ W_hn.T + b_hn)", make(reset_before_product=True)),
+        Mistake("b_hn folded into b_in: in PyTorch b_hn sits inside the reset, r * (h @ W_hn.T + b_hn)",
+                make(b_hn_outside_reset=True)),
+        Mistake("the reset gate r is not used in the candidate", make(no_reset=True)),
+        Mistake("the candidate n uses sigmoid instead of tanh", make(candidate_activation=torch.sigmoid)),
+    ]
+
+
+def _gru_candidate_mistakes():
+    def make(**mistake):
+        activation = mistake.pop("candidate_activation", torch.tanh)
+        return lambda x, h, r, W_in, W_hn, b_in, b_hn: activation(
+            wk.gru_candidate_preactivation(x, h, r, W_in, W_hn, b_in, b_hn, **mistake))
+    return _gru_candidate_hints(make) + [
+        Mistake("transposed weights: use x @ W.T (PyTorch stores weights as (out, in))",
+                lambda x, h, r, W_in, W_hn, b_in, b_hn: torch.tanh(x @ W_in + b_in + r * (h @ W_hn + b_hn))),
+    ]
+
+
+def _rnn_cell_mistakes():
+    def make(force_activation=None, **mistake):
+        def outputs(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity="tanh"):
+            activation = force_activation or {"tanh": torch.tanh, "relu": torch.relu}[nonlinearity]
+            return wk.rnn_step(x, h, (weight_ih, weight_hh, bias_ih, bias_hh), activation=activation, **mistake)
+        return outputs
+    return [
+        Mistake("the nonlinearity argument is ignored: tanh is used even for nonlinearity='relu'",
+                make(force_activation=torch.tanh)),
+        Mistake("sigmoid used where the RNN cell uses tanh (or relu)", make(force_activation=torch.sigmoid)),
+        Mistake("bias_ih is missing (PyTorch adds both biases)", make(drop_b_x=True)),
+        Mistake("bias_hh is missing (PyTorch adds both biases)", make(drop_b_h=True)),
+        Mistake("transposed weights: use x @ W.T (PyTorch stores weights as (out, in))", make(transposed=True)),
+        Mistake("weight_ih multiplies h and weight_hh multiplies x", make(swap_weights=True)),
+    ]
+
+
+def _sequence_mistakes(step_of, names_out):
+    """Mistakes in the loop over time, common to rnn_forward, lstm_forward and gru_forward."""
+    def make(**unroll_mistake):
+        def outputs(x, start, batch_first=False, **w):
+            state0 = tuple(start) if isinstance(start, (tuple, list)) else start
+            return wk.unroll(lambda x_t, s: step_of(x_t, s, _weights(w)), x, state0, batch_first, **unroll_mistake)
+        return lambda x, **named: outputs(x, named.pop(names_out), **named)
+
+    def kept_time_first(**named):
+        output, state = make()(**named)
+        return (output.transpose(0, 1) if named.get("batch_first") else output), state
+
+    return [
+        Mistake("the output records the state before each step (h_0..h_{T-1}); it should hold h_1..h_T",
+                make(emit_previous=True)),
+        Mistake("with batch_first=True the output must be (batch, time, hidden): transpose it back",
+                kept_time_first),
+    ]
+
+
+def _rnn_forward_mistakes():
+    step = lambda x_t, h, w: wk.rnn_step(x_t, h, w)
+    cell = [Mistake(m.hint, _lift_rnn(m.outputs)) for m in _rnn_cell_mistakes()[1:]]
+    return _sequence_mistakes(step, "h0") + cell
+
+
+def _lift_rnn(cell_outputs):
+    def outputs(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
+        step = lambda x_t, h: cell_outputs(x_t, h, weight_ih, weight_hh, bias_ih, bias_hh)
+        return wk.unroll(step, x, h0, batch_first)
+    return outputs
+
+
+def _bptt_mistakes():
+    def make(**mistake):
+        return lambda x, h0, grad_h_T, **w: wk.rnn_bptt(x, h0, _weights(w), grad_h_T, **mistake)
+    return [
+        Mistake("BPTT without the recursive term: the gradient must flow back through every step "
+                "(dh_{t-1} = (dh_t * (1 - h_t^2)) @ W_hh)", make(recursion="last_step_only")),
+        Mistake("BPTT without the recursive term: each step gets grad_h_T instead of the gradient carried "
+                "back from the later steps", make(recursion="not_propagated")),
+        Mistake("the tanh derivative (1 - h_t^2) is missing", make(tanh_derivative=False)),
+        Mistake("grad_weight_hh uses h_t; the product at step t multiplies h_{t-1}", make(weight_uses_current=True)),
+    ]
+
+
+def _norm_mistakes():
+    def make(**mistake):
+        return lambda x, h0, **w: wk.step_jacobian_norms(x, h0, _weights(w), **mistake)
+    return [
+        Mistake("entries in reverse order: entry t must be the norm of d h_T / d h_t (entry T is sqrt(hidden))",
+                make(reverse=True)),
+        Mistake("the tanh derivative diag(1 - h^2) is missing from the step Jacobians", make(derivative=False)),
+        Mistake("the step Jacobian is diag(1 - h_t^2) W_hh, not its transpose", make(transposed=True)),
+        Mistake("the step Jacobian d h_t / d h_{t-1} uses h_t (the new state), not h_{t-1}", make(shifted=True)),
+        Mistake("spectral norm used; the check asks for the Frobenius norm", make(norm=2)),
+    ]
+
+
+def _clip_mistakes():
+    def rescale(grads, coefficient):
+        return [g * coefficient for g in grads]
+
+    def total(grads):
+        return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+
+    def no_eps(grads, max_norm):
+        norm = total(grads)
+        return rescale(grads, torch.clamp(max_norm / norm, max=1.0)), norm
+
+    def always(grads, max_norm):
+        norm = total(grads)
+        return rescale(grads, max_norm / (norm + 1e-6)), norm
+
+    def per_element(grads, max_norm):
+        return [g.clamp(-max_norm, max_norm) for g in grads], total(grads)
+
+    def per_tensor(grads, max_norm):
+        clipped = [g * torch.clamp(max_norm / (torch.linalg.vector_norm(g) + 1e-6), max=1.0) for g in grads]
+        return clipped, total(grads)
+
+    def norm_after(grads, max_norm):
+        norm = total(grads)
+        clipped = rescale(grads, torch.clamp(max_norm / (norm + 1e-6), max=1.0))
+        return clipped, total(clipped)
+
+    return [
+        Mistake("clipping per element (clamp) instead of rescaling by the total norm", per_element),
+        Mistake("each tensor clipped by its own norm; the rule uses one norm over all tensors", per_tensor),
+        Mistake("the scale must be min(1, max_norm / (total_norm + 1e-6)): the 1e-6 is missing", no_eps),
+        Mistake("gradients rescaled even when total_norm <= max_norm: take min(1, ...)", always),
+        Mistake("total_norm must be the norm before clipping", norm_after),
+    ]
+
+
+def _ar_windows(x, tau, shift=0, target_shift=0, rows=None):
+    count = x.shape[0] - tau if rows is None else rows
+    design = torch.stack([x[i + shift:i + shift + tau] for i in range(count)])
+    return design, x[tau - target_shift:tau - target_shift + count]
+
+
+def _ar_design_mistakes():
+    return [
+        Mistake("off-by-one window: the target of row i is x[i+tau], the value right after the window",
+                lambda x, tau: _ar_windows(x, tau, target_shift=1)),
+        Mistake("one row too many: the last window x[T-tau:] has no target", lambda x, tau: _ar_windows(
+            x, tau, target_shift=1, rows=x.shape[0] - tau + 1)),
+        Mistake("columns newest first: X[i] = x[i:i+tau] keeps the oldest value first",
+                lambda x, tau: (_ar_windows(x, tau)[0].flip(1), x[tau:])),
+    ]
+
+
+def _least_squares(design, target, intercept=True):
+    if intercept:
+        design = torch.cat([design, torch.ones_like(target)[:, None]], dim=1)
+    solution = torch.linalg.lstsq(design.double().cpu(), target.double().cpu()[:, None]).solution[:, 0]
+    solution = solution.to(dtype=target.dtype, device=target.device)
+    return (solution[:-1], solution[-1]) if intercept else (solution, torch.zeros((), dtype=target.dtype,
+                                                                                    device=target.device))
+
+
+def _fit_ar_mistakes():
+    return [
+        Mistake("no intercept: add a column of ones to X (b is its coefficient)",
+                lambda x, tau: _least_squares(*_ar_windows(x, tau), intercept=False)),
+        Mistake("off-by-one window: the target of row i is x[i+tau]",
+                lambda x, tau: _least_squares(*_ar_windows(x, tau, target_shift=1))),
+        Mistake("weights newest first: w[0] must weigh the oldest value of the window",
+                lambda x, tau: (lambda w, b: (w.flip(0), b))(*_least_squares(*_ar_windows(x, tau)))),
+    ]
+
+
+def _forecast(history, w, b, k, feed_back=True, newest_first=False, first_window=False):
+    tau = w.shape[0]
+    window = list(history[:tau] if first_window else history[-tau:])
+    weights = w.flip(0) if newest_first else w
+    predictions = []
+    for _ in range(k):
+        value = torch.dot(torch.stack(window[-tau:]), weights) + b
+        predictions.append(value)
+        if feed_back:
+            window.append(value)
+    return torch.stack(predictions)
+
+
+def _predict_mistakes():
+    return [
+        Mistake("predictions are not fed back: each new prediction must enter the window",
+                lambda history, w, b, k: _forecast(history, w, b, k, feed_back=False)),
+        Mistake("window newest first: w[0] weighs the oldest of the last tau values",
+                lambda history, w, b, k: _forecast(history, w, b, k, newest_first=True)),
+        Mistake("the forecast must start from the *last* tau values of history",
+                lambda history, w, b, k: _forecast(history, w, b, k, first_window=True)),
+        Mistake("the intercept b is missing", lambda history, w, b, k: _forecast(history, w, b * 0, k)),
+    ]
+
+
+def _transition_counts(states, n_states, transposed=False):
+    counts = torch.zeros(n_states, n_states, dtype=torch.float64, device=states.device)
+    for a, b in zip(states[:-1].tolist(), states[1:].tolist()):
+        counts[(b, a) if transposed else (a, b)] += 1
+    return counts
+
+
+def _transition_mistakes():
+    def rows(counts, empty):
+        totals = counts.sum(1, keepdim=True)
+        return torch.where(totals > 0, counts / totals.clamp(min=1), torch.full_like(counts, empty))
+
+    return [
+        Mistake("a state never left gives 0/0 or zeros: its row must be uniform, 1/n_states",
+                lambda states, n_states: rows(_transition_counts(states, n_states), 0.0)),
+        Mistake("a state never left gives 0/0 or zeros: its row must be uniform, 1/n_states",
+                lambda states, n_states: rows(_transition_counts(states, n_states), float("nan"))),
+        Mistake("counts transposed: P[i, j] counts moves from i to j (rows are 'from')",
+                lambda states, n_states: rows(_transition_counts(states, n_states, transposed=True),
+                                              1.0 / n_states)),
+        Mistake("normalised by the total count; each row must sum to 1",
+                lambda states, n_states: _transition_counts(states, n_states) / (len(states) - 1)),
+        Mistake("normalised over columns; each row (from-state) must sum to 1",
+                lambda states, n_states: rows(_transition_counts(states, n_states).T, 1.0 / n_states).T),
+    ]
+
+
+def _markov_mistakes():
+    def log_terms(states, P):
+        return torch.log(P[states[:-1], states[1:]])
+    return [
+        Mistake("the initial term log p0[s_0] is missing", lambda states, P, p0: log_terms(states, P).sum()),
+        Mistake("P indexed as P[s_t, s_{t-1}]: rows are the previous state",
+                lambda states, P, p0: torch.log(p0[states[0]]) + torch.log(P[states[1:], states[:-1]]).sum()),
+        Mistake("the likelihood instead of its log",
+                lambda states, P, p0: p0[states[0]] * P[states[:-1], states[1:]].prod()),
+        Mistake("a mean instead of a sum over transitions",
+                lambda states, P, p0: torch.log(p0[states[0]]) + log_terms(states, P).mean()),
+    ]
+
+
+def _latent_mistakes():
+    return [
+        Mistake("A is not transposed: h_next = h @ A.T + x @ B.T",
+                lambda h, x, A, B: h @ A + x @ B.T),
+        Mistake("A and B used untransposed: h_next = h @ A.T + x @ B.T", lambda h, x, A, B: h @ A + x @ B),
+    ]
+
+
+def _cell_update_mistakes():
+    return [
+        Mistake("forget and input gates swapped: c' = f*c + i*g", lambda c, f, i, g: i * c + f * g),
+        Mistake("the input gate is missing: c' = f*c + i*g", lambda c, f, i, g: f * c + g),
+        Mistake("the forget gate is missing: c' = f*c + i*g", lambda c, f, i, g: c + i * g),
+        Mistake("tanh applied to the new cell state; c' = f*c + i*g has no activation",
+                lambda c, f, i, g: torch.tanh(f * c + i * g)),
+    ]
+
+
+def _output_gate_mistakes():
+    def make(output_tanh=True, **mistake):
+        def outputs(x, h, c_next, **w):
+            o = wk.gate(x, h, *w.values(), **mistake)
+            return o, o * (torch.tanh(c_next) if output_tanh else c_next)
+        return outputs
+    return [
+        Mistake("h_next = o * c_next: the output needs tanh(c_next)", make(output_tanh=False)),
+        Mistake("tanh used where the output gate needs sigmoid", make(activation=torch.tanh)),
+        Mistake("the input bias b_io is missing (PyTorch adds both biases)", make(drop_b_x=True)),
+        Mistake("the hidden bias b_ho is missing (PyTorch adds both biases)", make(drop_b_h=True)),
+        Mistake("transposed weights: use x @ W.T (PyTorch stores weights as (out, in))", make(transposed=True)),
+    ]
+
+
+def _gru_update_mistakes():
+    return [
+        Mistake("z and 1-z swapped: PyTorch uses h' = (1-z)*n + z*h", lambda h, z, n: z * n + (1 - z) * h),
+        Mistake("h' = (1-z)*n + z*h: the (1-z) factor is missing", lambda h, z, n: n + z * h),
+    ]
+
+
+def _count_mistakes(blocks):
+    """Parameter counts with one of the usual counting mistakes; blocks = number of gate blocks."""
+    return [
+        Mistake("one bias vector counted; PyTorch has both b_ih and b_hh",
+                lambda input_size, hidden_size: blocks * (hidden_size * (input_size + hidden_size) + hidden_size)),
+        Mistake("biases not counted; PyTorch has b_ih and b_hh per gate block",
+                lambda input_size, hidden_size: blocks * hidden_size * (input_size + hidden_size)),
+        Mistake("the count forgets the gate blocks: an LSTM has 4 blocks of rows, a GRU 3",
+                lambda input_size, hidden_size: hidden_size * (input_size + hidden_size) + 2 * hidden_size),
+    ]
+
+
+def _counts_dict_mistakes():
+    correct = {"rnn": 1, "gru": 3, "lstm": 4}
+
+    def with_blocks(mistaken_key, count):
+        def outputs(input_size, hidden_size):
+            counts = {key: b * (hidden_size * (input_size + hidden_size) + 2 * hidden_size)
+                      for key, b in correct.items()}
+            counts[mistaken_key] = count(input_size, hidden_size)
+            return counts
+        return outputs
+
+    found = []
+    for key, blocks in correct.items():
+        found += [Mistake(f"{key}: {m.hint}", with_blocks(key, m.outputs)) for m in _count_mistakes(blocks)[:2]]
+    found.append(Mistake("one bias vector counted per block; PyTorch has both b_ih and b_hh",
+                         lambda input_size, hidden_size: {
+                             key: b * (hidden_size * (input_size + hidden_size) + hidden_size)
+                             for key, b in correct.items()}))
+    found.append(Mistake("gru counted with 4 gate blocks; a GRU has 3 (r, z, n)",
+                         with_blocks("gru", lambda i, h: 4 * (h * (i + h) + 2 * h))))
+    return found
+
+
+MISTAKES = {
+    "sequence_models.ar_design_matrix": _ar_design_mistakes(),
+    "sequence_models.fit_ar": _fit_ar_mistakes(),
+    "sequence_models.predict_ahead": _predict_mistakes(),
+    "sequence_models.transition_matrix": _transition_mistakes(),
+    "sequence_models.markov_log_likelihood": _markov_mistakes(),
+    "sequence_models.latent_update": _latent_mistakes(),
+    "rnn.rnn_cell": _rnn_cell_mistakes(),
+    "rnn.rnn_forward": _rnn_forward_mistakes(),
+    "rnn.rnn_bptt": _bptt_mistakes(),
+    "rnn.hidden_gradient_norms": _norm_mistakes(),
+    "rnn.clip_grad_norm": _clip_mistakes(),
+    "lstm.forget_gate": _gate_mistakes(torch.sigmoid),
+    "lstm.input_gate": _gate_mistakes(torch.sigmoid),
+    "lstm.candidate": _gate_mistakes(torch.tanh),
+    "lstm.cell_update": _cell_update_mistakes(),
+    "lstm.output_gate_and_hidden": _output_gate_mistakes(),
+    "lstm.lstm_cell": _lstm_cell_mistakes()
+    + [Mistake("returned (c_next, h_next); the order is (h_next, c_next)",
+               lambda x, state, **w: wk.lstm_step(x, state, _weights(w))[::-1])],
+    "lstm.lstm_forward": _lstm_cell_mistakes(sequence=True)
+    + _sequence_mistakes(lambda x_t, s, w: wk.lstm_step(x_t, s, w), "state0"),
+    "lstm.lstm_param_count": _count_mistakes(4),
+    "gru.reset_gate": _gate_mistakes(torch.sigmoid),
+    "gru.update_gate": _gate_mistakes(torch.sigmoid),
+    "gru.gru_candidate": _gru_candidate_mistakes(),
+    "gru.gru_hidden_update": _gru_update_mistakes(),
+    "gru.gru_cell": _gru_cell_mistakes(),
+    "gru.gru_forward": _gru_cell_mistakes(sequence=True) + _sequence_mistakes(wk.gru_step, "h0"),
+    "gru.parameter_counts": _counts_dict_mistakes(),
+}

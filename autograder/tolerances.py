@@ -1,0 +1,23 @@
+"""The one table of tolerances used by every hidden check, per (device type, dtype)."""
+import torch
+
+from rnn_demos.feedback import Tolerance
+
+TOLERANCES = {
+    ("cpu", torch.float32): Tolerance(rtol=1e-4, atol=1e-5),
+    ("cpu", torch.float64): Tolerance(rtol=1e-9, atol=1e-11),
+    # cuDNN sums in another order than a loop of matmuls; with TF32 off float32 stays within 1e-4.
+    ("cuda", torch.float32): Tolerance(rtol=1e-4, atol=1e-5),
+    ("cuda", torch.float64): Tolerance(rtol=1e-9, atol=1e-11),
+}
+
+# Manual BPTT against autograd: CS231n relative error max |a-b| / max(1e-8, |a|+|b|), in float64.
+BPTT_MAX_REL_ERROR_FLOAT64 = 1e-7
+GRADIENT_CHECKS = ("rnn.rnn_bptt",)
+
+
+def tolerance_for(check_id, device_type, dtype):
+    tolerance = TOLERANCES[(device_type, dtype)]
+    if check_id in GRADIENT_CHECKS and dtype == torch.float64:
+        return Tolerance(tolerance.rtol, tolerance.atol, max_rel_error=BPTT_MAX_REL_ERROR_FLOAT64)
+    return tolerance
