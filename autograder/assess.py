@@ -31,14 +31,17 @@ def assess(check_id, records):
     for record in records:
         case = record.case
         inputs = spec.make_inputs(case)
-        message = judge(spec, inputs, record.observation, tolerance_for(check_id, case.device, case.dtype))
+        tolerance = tolerance_for(check_id, case.device, case.dtype)
+        expected, expected_error = outcome = expected_outcome(spec, inputs)
+        message = judge(spec, inputs, record.observation, tolerance, outcome)
         if message:
-            hint = None if record.observation.forbidden else diagnose(spec, inputs, record.observation)
+            hint = None
+            if not record.observation.forbidden and expected_error is None:
+                hint = diagnose(spec, inputs, record.observation, expected, tolerance)
             text = f"{check_id} failed on a hidden case ({case.describe()}):\n{message}"
             if hint:
                 text += f"\nLikely mistake: {hint}"
             return Result(check_id, False, text, float("inf"), len(records), seconds, hint)
-        expected, expected_error = expected_outcome(spec, inputs)
         if expected_error is None:
             largest = max(largest, max_error(record.observation.result, expected))
     devices = sorted({r.case.device for r in records})

@@ -2,7 +2,8 @@
 
 For each check a list of hypotheses: a hint and a function that computes what a solution with that
 mistake would return on the same inputs. The first hypothesis that reproduces the observed output
-(within float32 tolerance) is reported. Exceptions are matched on their message.
+(within the case's tolerance) and that the tolerance can tell apart from the right answer is reported.
+Exceptions are matched on their message.
 """
 import itertools
 from dataclasses import dataclass
@@ -11,10 +12,9 @@ from typing import Callable
 import torch
 
 from autograder import wrong_kernels as wk
-from rnn_demos.feedback import Tolerance, compare
+from rnn_demos.feedback import Tolerance, compare, snapshot
 from rnn_demos.selfcheck.specs import layout_for
 
-MATCH_TOLERANCE = Tolerance(rtol=1e-4, atol=1e-6)
 LSTM_GATE_NAMES, GRU_GATE_NAMES = "ifgo", "rzn"
 
 
@@ -24,19 +24,25 @@ class Mistake:
     outputs: Callable  # named inputs -> what the mistaken solution returns
 
 
-def diagnose(spec, inputs, observation):
-    """A hint naming the likely mistake, or None when no hypothesis explains the observation."""
+def diagnose(spec, inputs, observation, expected, tolerance):
+    """A hint naming the likely mistake, or None when no hypothesis explains the observation.
+
+    `expected` is the right answer for `inputs`; `tolerance` the case's tolerance.
+    """
     if observation.error_type:
         return _exception_hint(inputs, observation)
-    if observation.result is None:
+    if observation.result is None or observation.modified_inputs:
         return None
     layout = layout_for(spec, inputs)
+    tolerance = Tolerance(tolerance.rtol, tolerance.atol)
     for mistake in MISTAKES.get(spec.check_id, ()):
         try:
             wrong = mistake.outputs(**inputs)
         except (RuntimeError, ValueError, IndexError):
             continue  # this mistake cannot even run on these inputs
-        if compare(observation.result, wrong, layout, MATCH_TOLERANCE) is None:
+        if compare(snapshot(wrong), expected, layout, tolerance) is None:
+            continue  # indistinguishable from the right answer on these inputs
+        if compare(observation.result, wrong, layout, tolerance) is None:
             return mistake.hint
     return None
 

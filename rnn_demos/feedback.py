@@ -52,8 +52,11 @@ class OutputLayout:
 def snapshot(value):
     """A plain, picklable-free record of `value` (tensors become numpy arrays on the CPU)."""
     if isinstance(value, torch.Tensor):
-        values = value.detach().cpu()
-        values = values.numpy() if values.dtype != torch.bfloat16 else values.double().numpy()
+        if value.is_meta:  # no values to read; the device check reports it
+            values = np.full(tuple(value.shape), np.nan)
+        else:
+            values = value.detach().cpu()
+            values = values.numpy() if values.dtype != torch.bfloat16 else values.double().numpy()
         return TensorSnapshot(str(value.dtype), value.device.type, tuple(value.shape), values)
     if isinstance(value, (bool, int, float, str)) or value is None:
         return value

@@ -67,11 +67,14 @@ def expected_outcome(spec, inputs):
         return None, type(error)
 
 
-def judge(spec, inputs, observation, tolerance):
-    """None when the observation is right for these inputs; else a message saying what is wrong."""
+def judge(spec, inputs, observation, tolerance, outcome=None):
+    """None when the observation is right for these inputs; else a message saying what is wrong.
+
+    `outcome` is expected_outcome(spec, inputs), when the caller has it already.
+    """
     if observation.forbidden:
         return f"no credit: {observation.forbidden}"
-    expected, expected_error = expected_outcome(spec, inputs)
+    expected, expected_error = outcome or expected_outcome(spec, inputs)
     if observation.error_type == "NotImplementedError":
         return "not implemented yet: replace `raise NotImplementedError()` with your code"
     if expected_error is not None:
