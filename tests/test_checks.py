@@ -1,0 +1,247 @@
+"""The checks accept correct solutions and explain precisely what is wrong with bad ones."""
+import dataclasses
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import reference_solutions as right
+from autograder.assess import assess
+from autograder.checks import CHECK_IDS, checks_of, run_check
+from autograder.collect import collect
+from autograder.hidden import grade
+from autograder.tolerances import TOLERANCES, BPTT_MAX_REL_ERROR_FLOAT64, tolerance_for
+from rnn_demos.feedback import OtherSnapshot, TensorSnapshot
+from rnn_demos.selfcheck import check, check_notebook, references
+from rnn_demos.selfcheck.specs import Case, SPECS
+
+ASSIGNMENTS = ("sequence_models", "rnn", "lstm", "gru")
+
+
+def test_every_exercise_has_a_check_and_a_correct_solution():
+    assert set(CHECK_IDS) == set(right.BY_CHECK_ID)
+    assert {check_id.split(".")[0] for check_id in CHECK_IDS} == set(ASSIGNMENTS)
+
+
+@pytest.mark.parametrize("check_id", CHECK_IDS)
+def test_correct_solution_passes_hidden_check_in_float32_and_float64(check_id, capsys):
+    result = grade(check_id, right.BY_CHECK_ID[check_id])
+    assert result.passed and result.max_error < 1e-4
+    assert check_id in capsys.readouterr().out
+    dtypes = {record.case.dtype for record in collect(check_id, right.BY_CHECK_ID[check_id], device="cpu")}
+    if check_id not in ("lstm.lstm_param_count", "gru.parameter_counts"):
+        assert dtypes == {torch.float32, torch.float64}
+
+
+@pytest.mark.parametrize("check_id", CHECK_IDS)
+def test_correct_solution_passes_visible_check(check_id, capsys):
+    check(check_id, right.BY_CHECK_ID[check_id])
+    assert capsys.readouterr().out.startswith(f"ok: {check_id}")
+
+
+@pytest.mark.parametrize("check_id", CHECK_IDS)
+def test_each_hidden_check_takes_under_a_second_on_cpu(check_id):
+    fn = right.BY_CHECK_ID[check_id]
+    run_check(check_id, fn, device="cpu")  # warm-up: first calls load kernels
+    start = time.perf_counter()
+    run_check(check_id, fn, device="cpu")
+    assert time.perf_counter() - start <= 1.0
+
+
+def test_check_notebook_reports_passed_failed_and_missing(capsys):
+    namespace = {name: right.BY_CHECK_ID[f"lstm.{name}"] for name in ("forget_gate", "input_gate", "cell_update")}
+    namespace["candidate"] = right.BY_CHECK_ID["lstm.forget_gate"]  # sigmoid where tanh is needed
+
+    def output_gate_and_hidden(*args):
+        raise NotImplementedError()
+    namespace["output_gate_and_hidden"] = output_gate_and_hidden
+
+    results = check_notebook("lstm", namespace)
+    assert results["lstm.forget_gate"] == results["lstm.input_gate"] == "passed"
+    assert results["lstm.candidate"].startswith("failed: ") and "`g` has wrong values" in results["lstm.candidate"]
+    assert results["lstm.output_gate_and_hidden"] == "not implemented yet"
+    assert results["lstm.lstm_cell"].startswith("not implemented yet")
+    assert "3 of 8 checks passed" in capsys.readouterr().out
+
+
+def test_check_notebook_passes_complete_correct_notebooks():
+    for assignment in ASSIGNMENTS:
+        namespace = {check_id.split(".")[1]: fn for check_id, fn in right.BY_CHECK_ID.items()
+                     if check_id.startswith(assignment + ".")}
+        assert set(check_notebook(assignment, namespace).values()) == {"passed"}
+
+
+def test_unknown_ids_and_non_functions_are_refused_precisely():
+    with pytest.raises(ValueError, match="unknown check 'lstm.forgetgate'.*lstm.forget_gate"):
+        check("lstm.forgetgate", right.forget_gate)
+    with pytest.raises(ValueError, match="unknown check"):
+        grade("lstm.forgetgate", right.forget_gate)
+    with pytest.raises(ValueError, match="unknown assignment 'lstms'"):
+        check_notebook("lstms", {})
+    with pytest.raises(TypeError, match="needs a function, got int"):
+        check("lstm.forget_gate", 3)
+    with pytest.raises(TypeError, match="must be callable"):
+        grade("lstm.forget_gate", None)
+
+
+def test_not_implemented_stub_fails_with_a_clear_message():
+    def forget_gate(x, h, W_if, W_hf, b_if, b_hf):
+        raise NotImplementedError()
+    for run in (check, grade):
+        with pytest.raises(AssertionError, match="not implemented yet"):
+            run("lstm.forget_gate", forget_gate)
+
+
+def _failure(check_id, fn, visible):
+    with pytest.raises(AssertionError) as caught:
+        (check if visible else grade)(check_id, fn)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("visible", [True, False], ids=["visible", "hidden"])
+def test_wrong_type_is_named(visible):
+    message = _failure("lstm.forget_gate", lambda *args: right.forget_gate(*args).numpy(), visible)
+    assert "`f` should be a torch.Tensor, got a ndarray" in message
+
+
+@pytest.mark.parametrize("visible", [True, False], ids=["visible", "hidden"])
+def test_wrong_shape_names_expected_axes(visible):
+    message = _failure("gru.gru_cell", lambda *args: right.gru_cell(*args)[:, :-1], visible)
+    assert "`h_next` has shape" in message and "= (batch, hidden)" in message
+
+
+@pytest.mark.parametrize("visible", [True, False], ids=["visible", "hidden"])
+def test_wrong_dtype_is_named_before_values(visible):
+    message = _failure("rnn.rnn_cell", lambda *args, **kw: right.rnn_cell(*args, **kw).half() * 2, visible)
+    expected_dtype = "torch.float64" if visible else "torch.float32"  # the first hidden case is float32
+    assert f"`h_next` has dtype torch.float16, expected {expected_dtype}" in message
+
+
+@pytest.mark.parametrize("visible", [True, False], ids=["visible", "hidden"])
+def test_wrong_device_is_named(visible):
+    message = _failure("gru.gru_hidden_update", lambda h, z, n: torch.empty_like(h, device="meta"), visible)
+    assert "is on device meta, expected cpu" in message
+
+
+@pytest.mark.parametrize("visible", [True, False], ids=["visible", "hidden"])
+def test_wrong_tuple_structure_is_named(visible):
+    message = _failure("lstm.lstm_forward", lambda *args, **kw: right.lstm_forward(*args, **kw)[0], visible)
+    assert "expected a tuple (output, (h_n, c_n)), got a tensor" in message
+
+
+def test_value_error_names_time_step_largest_error_and_index():
+    def late_mistake(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
+        output, h_n = right.rnn_forward(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first)
+        output = output.clone()
+        time_axis = 1 if batch_first else 0
+        output.narrow(time_axis, 2, 1).mul_(1.5)  # wrong from time step 2 only
+        return output, h_n
+    message = _failure("rnn.rnn_forward", late_mistake, visible=True)
+    assert "`output` has wrong values" in message
+    assert "first wrong time step: t=2 (wrong steps: [2])" in message
+    assert "largest at index (time=2, batch=" in message and "got " in message and "expected " in message
+
+
+def test_missing_value_error_is_reported():
+    def no_validation(x, tau):
+        return torch.stack([x[i:i + tau] for i in range(len(x) - tau)]), x[tau:]
+    assert "should raise ValueError" in _failure("sequence_models.ar_design_matrix", no_validation, visible=True)
+
+
+def test_nan_output_is_reported_as_non_finite():
+    message = _failure("lstm.cell_update", lambda c, f, i, g: f * c + i * g / 0 * 0, visible=True)
+    assert "`c_next` has a non-finite value nan at index (batch=0, hidden=0)" in message
+
+
+def test_in_place_change_of_an_input_is_reported():
+    def clip_in_place(grads, max_norm):
+        clipped, total = right.clip_grad_norm(grads, max_norm)
+        for g, c in zip(grads, clipped):
+            g.copy_(c)
+        return grads, total
+    assert "changed its input grads[0]" in _failure("rnn.clip_grad_norm", clip_in_place, visible=True)
+
+
+def test_other_exceptions_are_reported_with_their_message():
+    def broken(x, h, W_if, W_hf, b_if, b_hf):
+        return x @ W_if  # shapes do not fit
+    message = _failure("lstm.forget_gate", broken, visible=False)
+    assert "raised RuntimeError: mat1 and mat2 shapes cannot be multiplied" in message
+    assert "transposed weights?" in message
+
+
+def test_dict_and_int_results_are_compared_per_key():
+    def counts(input_size, hidden_size):
+        return {**right.parameter_counts(input_size, hidden_size), "gru": 0}
+    assert "`counts['gru']` is 0, expected" in _failure("gru.parameter_counts", counts, visible=True)
+    assert "`counts` should have keys" in _failure("gru.parameter_counts", lambda i, h: {"rnn": 1}, visible=True)
+    assert "`count` should be an int, got a tuple" in _failure("lstm.lstm_param_count", lambda i, h: (1,), visible=True)
+
+
+@pytest.mark.parametrize("module_class, gates, n_blocks", [
+    (torch.nn.LSTMCell, references.lstm_gates, 4), (torch.nn.GRUCell, references.gru_gates, 3)])
+def test_reference_gates_assembled_give_the_torch_cell(module_class, gates, n_blocks):
+    """The per-gate references are slices of PyTorch's own cell: assembling them reproduces nn.*Cell."""
+    torch.manual_seed(0)
+    cell = module_class(5, 7, dtype=torch.float64)
+    x, h, c = (torch.randn(3, n, dtype=torch.float64) for n in (5, 7, 7))
+    weights = (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+    with torch.no_grad():
+        g = gates(x, h, *weights)
+        if n_blocks == 4:
+            c_next = g["f"] * c + g["i"] * g["g"]
+            torch.testing.assert_close((g["o"] * torch.tanh(c_next), c_next), cell(x, (h, c)), rtol=0, atol=1e-14)
+        else:
+            torch.testing.assert_close((1 - g["z"]) * g["n"] + g["z"] * h, cell(x, h), rtol=0, atol=1e-14)
+
+
+def test_tolerance_table_covers_every_grading_device_and_the_bptt_threshold():
+    assert {key for key in TOLERANCES} == {(d, t) for d in ("cpu", "cuda") for t in (torch.float32, torch.float64)}
+    assert BPTT_MAX_REL_ERROR_FLOAT64 == 1e-7
+    assert tolerance_for("rnn.rnn_bptt", "cpu", torch.float64).max_rel_error == 1e-7
+    assert tolerance_for("rnn.rnn_bptt", "cpu", torch.float32).max_rel_error is None
+
+
+def test_bptt_is_held_to_cs231n_relative_error_in_float64():
+    def slightly_off(*args):
+        grads = right.rnn_bptt(*args)
+        return (grads[0] * (1 + 1e-6), *grads[1:])
+    records = collect("rnn.rnn_bptt", slightly_off, device="cpu")
+    result = assess("rnn.rnn_bptt", records)
+    assert not result.passed and "relative error" in result.message and "> 1e-07" in result.message
+
+
+def _is_plain(value):
+    if isinstance(value, (tuple, list)):
+        return all(_is_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    if isinstance(value, TensorSnapshot):
+        return isinstance(value.values, np.ndarray) and value.values.dtype != object
+    return value is None or isinstance(value, (bool, int, float, str, OtherSnapshot))
+
+
+@pytest.mark.parametrize("check_id", ["lstm.lstm_forward", "rnn.clip_grad_norm", "gru.parameter_counts"])
+def test_collected_records_are_plain_data_and_judged_without_the_function(check_id):
+    """The split for the secure grader: collect() runs the function, assess() needs only plain records."""
+    records = collect(check_id, right.BY_CHECK_ID[check_id], device="cpu")
+    for record in records:
+        observation = {f.name: getattr(record.observation, f.name) for f in dataclasses.fields(record.observation)}
+        assert all(_is_plain(v) for v in observation.values())
+        assert not any(isinstance(v, torch.Tensor) for v in observation.values())
+    assert assess(check_id, records).passed
+
+
+def test_visible_inputs_are_public_and_differ_from_hidden_ones():
+    from autograder.cases import hidden_cases
+    from rnn_demos.selfcheck import visible_cases
+    for check_id in CHECK_IDS:
+        visible_seeds = {case.seed for case in visible_cases(check_id)}
+        assert visible_seeds.isdisjoint({case.seed for case in hidden_cases(check_id, "cpu")})
+    assert Case().dtype == torch.float64 and Case().device == "cpu"
+
+
+def test_checks_of_lists_one_assignment():
+    assert checks_of("gru") == [c for c in CHECK_IDS if c.startswith("gru.")]
+    assert all(SPECS[c].check_id == c for c in CHECK_IDS)
