@@ -11,11 +11,14 @@ import torch
 
 from rnn_demos.bptt import clip_by_norm
 
-# The default cliff: with these values the loss jumps near w = 2.08 (see the RNN chapter's demo).
-CLIFF = {"bias": -0.5, "steps": 8, "initial_state": 0.5, "target": 0.0}
+# The default cliff: the loss climbs from about 0 to about 4 between w = 2.06 and w = 2.12, with
+# gradients near 100 on the face; far to the left it is a flat plateau at 4 (h_T -> +1 or -1 wrongly).
+CLIFF = {"bias": -0.5, "steps": 8, "initial_state": 0.5, "target": -1.0}
+# A point on the face of the cliff, where the demo's descent starts.
+CLIFF_FACE = 2.09
 
 
-def cliff_loss_and_gradient(w, bias=-0.5, steps=8, initial_state=0.5, target=0.0):
+def cliff_loss_and_gradient(w, bias=-0.5, steps=8, initial_state=0.5, target=-1.0):
     """Loss (h_T - target)^2 and d loss / d w for every recurrent weight in `w` (any shape).
 
     The derivative is carried forward with the state: dh_t/dw = (1 - h_t^2) (h_(t-1) + w dh_(t-1)/dw).

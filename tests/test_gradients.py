@@ -165,7 +165,7 @@ def test_cliff_gradient_matches_autograd():
     state = torch.full_like(weights, 0.5)
     for _ in range(8):
         state = torch.tanh(weights * state - 0.5)
-    loss = (state - 0.0) ** 2
+    loss = (state - (-1.0)) ** 2
     (expected,) = torch.autograd.grad(loss.sum(), weights)
     values, gradient = clipping.cliff_loss_and_gradient(weights.detach().numpy())
     np.testing.assert_allclose(values, loss.detach().numpy(), rtol=1e-12)
@@ -179,8 +179,8 @@ def test_the_cliff_is_steep():
 
 
 def test_clipping_bounds_every_step_and_unclipped_descent_jumps():
-    unclipped = clipping.descend(3.0, 0.5, iterations=30)
-    clipped = clipping.descend(3.0, 0.5, iterations=30, max_norm=1.0)
+    unclipped = clipping.descend(clipping.CLIFF_FACE, 0.5, iterations=30)
+    clipped = clipping.descend(clipping.CLIFF_FACE, 0.5, iterations=30, max_norm=1.0)
     assert np.max(np.abs(np.diff(unclipped))) > 10
     assert np.max(np.abs(np.diff(clipped))) <= 0.5 * 1.0 + 1e-12
     final_loss = lambda path: clipping.cliff_loss_and_gradient(path[-1])[0]

@@ -1,0 +1,429 @@
+"""The gradient demos as widgets: live in a Jupyter kernel, precomputed frames on the static site.
+
+A `Demo` is a title, a few `Control`s (each a short list of values) and a `draw(**values)` function
+that returns a matplotlib figure. Two thin presenters show it:
+
+- `live_widget`: the controls redraw the figure in the kernel whenever they move;
+- `static_widget`: every combination of control values is drawn once, as a PNG, into nested
+  `ipywidgets.Stack`s whose `selected_index` is `jslink`-ed to the controls, so that the page keeps
+  working in a browser with no kernel (the widget state is saved in the notebook and the built HTML).
+
+`show(demo)` picks one: static when the page is executed by a book build, live otherwise;
+the environment variable RNN_DEMOS_MODE=live|static overrides that choice.
+"""
+import io
+import itertools
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+import ipywidgets as widgets
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from PIL import Image as PILImage
+
+from rnn_demos import clipping, gradients, sequence_models
+from rnn_demos.data import noisy_periodic_signal
+from rnn_demos.style import MODEL_COLOURS, OKABE_ITO, SERIES_COLOURS
+
+FRAME_DPI = 90
+PALETTE_COLOURS = 32
+DEMO_CLASS = "rnn-gradient-demo"
+MODES = ("live", "static")
+BUILD_PROCESS_MARKERS = ("jupyter-book", "jupyter_book", "sphinx-build", "sphinx.cmd")
+
+
+@dataclass(frozen=True)
+class Control:
+    """One knob: `name` is the keyword passed to draw, `options` the (label, value) pairs it offers."""
+
+    name: str
+    label: str
+    options: tuple
+    default: object
+    kind: str = "slider"
+
+    def __post_init__(self):
+        if self.kind not in ("slider", "dropdown"):
+            raise ValueError(f"control {self.name!r}: kind must be 'slider' or 'dropdown', got {self.kind!r}")
+        if self.default not in self.values:
+            raise ValueError(f"control {self.name!r}: default {self.default!r} is not one of {self.values}")
+
+    @property
+    def values(self):
+        return [value for _, value in self.options]
+
+
+@dataclass(frozen=True)
+class Demo:
+    title: str
+    controls: tuple
+    draw: Callable[..., Figure]
+
+    def defaults(self):
+        return {control.name: control.default for control in self.controls}
+
+
+# ----- presenters -----
+
+def render_frame(demo, **values):
+    """The demo's figure for these control values, as PNG bytes."""
+    return figure_png(demo.draw(**{**demo.defaults(), **values}))
+
+
+def figure_png(figure, dpi=FRAME_DPI):
+    """PNG bytes with a 32-colour palette: about a quarter of the size, which keeps pages light."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    palette = PILImage.open(buffer).convert("RGB").quantize(colors=PALETTE_COLOURS)
+    output = io.BytesIO()
+    palette.save(output, format="png", optimize=True)
+    return output.getvalue()
+
+
+def make_control(control):
+    options = [(label, index) for index, (label, _) in enumerate(control.options)]
+    common = dict(options=options, value=control.values.index(control.default), description=control.label,
+                  style={"description_width": "initial"})
+    if control.kind == "dropdown":
+        return widgets.Dropdown(**common)
+    return widgets.SelectionSlider(continuous_update=True, layout={"width": "420px"}, **common)
+
+
+def _frame_image(png):
+    return widgets.Image(value=png, format="png", layout={"max_width": "100%"})
+
+
+def _nested_stack(demo, knobs, chosen):
+    """A Stack per control level; the innermost children are the frames for every combination."""
+    depth = len(chosen)
+    if depth == len(demo.controls):
+        return _frame_image(render_frame(demo, **chosen))
+    control, knob = demo.controls[depth], knobs[depth]
+    stack = widgets.Stack(children=[_nested_stack(demo, knobs, {**chosen, control.name: value})
+                                    for value in control.values],
+                          selected_index=knob.value)
+    widgets.jslink((knob, "index"), (stack, "selected_index"))
+    return stack
+
+
+def static_widget(demo):
+    """Every frame precomputed; the controls only choose which one is visible (no kernel needed)."""
+    knobs = [make_control(control) for control in demo.controls]
+    return _demo_box(demo, knobs, _nested_stack(demo, knobs, {}), "static")
+
+
+def live_widget(demo):
+    """The controls redraw the figure in the kernel: one `render_frame` per change."""
+    knobs = [make_control(control) for control in demo.controls]
+    image = _frame_image(render_frame(demo))
+
+    def redraw(_change=None):
+        values = {control.name: control.values[knob.index] for control, knob in zip(demo.controls, knobs)}
+        image.value = render_frame(demo, **values)
+
+    for knob in knobs:
+        knob.observe(redraw, names="index")
+    return _demo_box(demo, knobs, image, "live")
+
+
+def _demo_box(demo, knobs, view, mode):
+    box = widgets.VBox([widgets.HTML(f"<b>{demo.title}</b>"), *knobs, view])
+    box.add_class(DEMO_CLASS)
+    box.add_class(f"{DEMO_CLASS}-{mode}")
+    return box
+
+
+def display_mode():
+    """"live" or "static": RNN_DEMOS_MODE if set, else static inside a book build, else live."""
+    mode = os.environ.get("RNN_DEMOS_MODE", "").strip().lower()
+    if mode:
+        if mode not in MODES:
+            raise ValueError(f"RNN_DEMOS_MODE must be one of {MODES}, got {mode!r}")
+        return mode
+    return "static" if _started_by_book_build() else "live"
+
+
+def _started_by_book_build():
+    """True when an ancestor process is jupyter-book or sphinx (the build starts the page's kernel).
+
+    Reads /proc, so it answers False where there is none (macOS, Windows): set RNN_DEMOS_MODE there.
+    """
+    pid = os.getppid()
+    for _ in range(8):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as file:
+                command = file.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{pid}/stat") as file:
+                parent = int(file.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+        if any(marker in command for marker in BUILD_PROCESS_MARKERS):
+            return True
+        if parent <= 1:
+            return False
+        pid = parent
+    return False
+
+
+def show(demo, mode=None):
+    """The demo as a widget, live or static (see `display_mode`)."""
+    mode = mode or display_mode()
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    return static_widget(demo) if mode == "static" else live_widget(demo)
+
+
+# ----- figures -----
+
+NORM_LIMITS = (1e-12, 1e8)
+NORM_LABEL = r"$\|\partial h_T / \partial h_t\|$ (spectral norm)"
+DISTANCE_LABEL = "distance $T - t$ (time steps)"
+
+
+def _figure(width=6.4, height=3.4, columns=1):
+    # Fixed margins: a layout engine would double the drawing time of every frame.
+    figure = Figure(figsize=(width, height))
+    figure.subplots_adjust(left=0.14 / columns, right=0.98, bottom=0.16, top=0.88, wspace=0.35)
+    axes = figure.subplots(1, columns, squeeze=False)[0]
+    for ax in axes:
+        ax.set_prop_cycle(color=SERIES_COLOURS)
+        ax.grid(True, alpha=0.3)
+    return figure, axes
+
+
+def _norm_axes(ax, max_distance):
+    ax.set_yscale("log")
+    ax.set_ylim(*NORM_LIMITS)
+    ax.set_xlim(0, max_distance)
+    ax.axhline(1.0, color=OKABE_ITO["black"], linewidth=0.8, linestyle=":")
+    ax.set_xlabel(DISTANCE_LABEL)
+    ax.set_ylabel(NORM_LABEL)
+
+
+def _plot_norms(ax, norms, **style):
+    """Norms against distance; zeros and underflow are drawn at the bottom of the axis."""
+    ax.plot(np.arange(len(norms)), np.clip(norms, NORM_LIMITS[0], NORM_LIMITS[1] * 10), **style)
+
+
+def _slider(name, label, values, default, fmt="{}"):
+    return Control(name, label, tuple((fmt.format(v), v) for v in values), default)
+
+
+# sequence models
+
+AR_HORIZON = 16
+
+
+def draw_ar_window(tau):
+    series = noisy_periodic_signal(1000, seed=0)
+    weights, _ = sequence_models.fit_autoregressive(series, tau)
+    influence = gradients.ar_influence(weights, AR_HORIZON)
+    figure, (ax,) = _figure()
+    lags = np.arange(1, AR_HORIZON + 1)
+    ax.bar(lags, np.abs(influence), color=OKABE_ITO["blue"], label=r"$|\partial \hat x_t / \partial x_{t-k}|$")
+    ax.axvspan(tau + 0.5, AR_HORIZON + 0.5, color=OKABE_ITO["orange"], alpha=0.15,
+               label="outside the window: exactly 0")
+    name = "first-order Markov model" if tau == 1 else f"AR({tau})"
+    ax.set_title(f"{name} fitted to a noisy periodic signal")
+    ax.set_xlim(0.5, AR_HORIZON + 0.5)
+    ax.set_ylim(0, 2.2)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("lag $k$ (time steps back)")
+    ax.set_ylabel("influence on the prediction")
+    ax.legend(loc="upper right", fontsize=8)
+    return figure
+
+
+def ar_window_demo():
+    return Demo("How far back does an autoregressive model look?",
+                (_slider("tau", "window τ", (1, 2, 3, 4, 6, 8, 12), 4),), draw_ar_window)
+
+
+LATENT_HORIZON = 60
+
+
+def draw_latent_influence(recurrent_weight):
+    figure, (ax,) = _figure()
+    influence = np.abs(gradients.latent_influence(recurrent_weight, LATENT_HORIZON))
+    lags = np.arange(1, LATENT_HORIZON + 1)
+    ax.plot(lags, influence, color=OKABE_ITO["vermillion"], marker=".", label=f"latent state, a = {recurrent_weight}")
+    ax.plot(lags, np.where(lags <= 4, 1.0, NORM_LIMITS[0]), color=OKABE_ITO["blue"], drawstyle="steps-mid",
+            linestyle="--", label="AR(4): nothing beyond the window")
+    ax.set_yscale("log")
+    ax.set_ylim(1e-8, 1e8)
+    ax.set_xlim(0, LATENT_HORIZON)
+    ax.set_xlabel("lag $k$ (time steps back)")
+    ax.set_ylabel(r"$|\partial \hat x_{t+1} / \partial x_{t+1-k}|$")
+    regime = "vanishes" if abs(recurrent_weight) < 1 else ("explodes" if abs(recurrent_weight) > 1 else "stays put")
+    ax.set_title(f"influence $= a^{{k-1}}$: {regime}")
+    ax.legend(loc="upper left", fontsize=8)
+    return figure
+
+
+def latent_state_demo():
+    return Demo("A latent state remembers through its recurrent weight",
+                (_slider("recurrent_weight", "recurrent weight a", (0.5, 0.7, 0.9, 0.95, 1.0, 1.05, 1.1, 1.3), 0.9),),
+                draw_latent_influence)
+
+
+# RNN
+
+def draw_rnn_gradients(activation, spectral_radius, steps):
+    figure, (ax,) = _figure()
+    norms = gradients.rnn_gradient_norms(activation, spectral_radius, steps=steps)
+    _plot_norms(ax, norms, color=MODEL_COLOURS["rnn"], label=f"{activation}, spectral radius {spectral_radius}")
+    _norm_axes(ax, 100)
+    ax.set_title(f"vanilla RNN ({activation}), {steps} steps")
+    ax.legend(loc="upper right", fontsize=8)
+    return figure
+
+
+def rnn_demo():
+    return Demo("Gradient through time in a vanilla RNN", (
+        Control("activation", "activation", (("tanh", "tanh"), ("sigmoid", "sigmoid"), ("ReLU", "relu")),
+                "tanh", kind="dropdown"),
+        _slider("spectral_radius", "spectral radius of W_hh", (0.5, 0.9, 1.0, 1.25, 1.5, 2.0, 4.0), 1.0),
+        _slider("steps", "sequence length T", (20, 50, 100), 50),
+    ), draw_rnn_gradients)
+
+
+CLIP_ITERATIONS = 20
+
+
+def draw_clipping(learning_rate, max_norm):
+    figure, (surface, progress) = _figure(width=7.6, height=3.2, columns=2)
+    grid = np.linspace(-2.5, 4.5, 1401)
+    loss, _ = clipping.cliff_loss_and_gradient(grid)
+    surface.plot(grid, loss, color=OKABE_ITO["black"], linewidth=1)
+    path = clipping.descend(clipping.CLIFF_FACE, learning_rate, CLIP_ITERATIONS, max_norm=max_norm)
+    path_loss, _ = clipping.cliff_loss_and_gradient(path)
+    shown = np.clip(path, grid[0], grid[-1])
+    colour = OKABE_ITO["blue"] if max_norm else OKABE_ITO["vermillion"]
+    surface.plot(shown, path_loss, marker="o", markersize=3, color=colour, linewidth=0.8)
+    outside = np.abs(path) > np.abs(shown) + 1e-9
+    if outside.any():
+        first = int(np.argmax(outside))
+        surface.annotate(f"thrown to w = {path[first]:.0f}", (shown[first], path_loss[first]),
+                         xytext=(0.05, 0.6), textcoords="axes fraction", fontsize=8,
+                         arrowprops={"arrowstyle": "->", "color": colour})
+    surface.set_xlabel("recurrent weight $w$")
+    surface.set_ylabel(r"loss $(h_T + 1)^2$")
+    surface.set_xlim(grid[0], grid[-1])
+    progress.semilogy(path_loss, color=colour, marker="o", markersize=3)
+    progress.set_ylim(1e-4, 10)
+    progress.set_xlabel("iteration")
+    progress.set_ylabel("loss (log scale)")
+    clip_text = f"clipped to norm {max_norm}" if max_norm else "no clipping"
+    figure.suptitle(f"learning rate {learning_rate}, {clip_text}", fontsize=10)
+    return figure
+
+
+def clipping_demo():
+    return Demo("Gradient descent next to a cliff, with and without clipping", (
+        _slider("learning_rate", "learning rate", (0.1, 0.25, 0.5, 1.0), 0.25),
+        Control("max_norm", "clip gradient norm at", (("no clipping", None), ("4", 4.0), ("1", 1.0), ("0.25", 0.25)),
+                None, kind="dropdown"),
+    ), draw_clipping)
+
+
+# LSTM and GRU
+
+def draw_lstm_gradients(forget_bias, recurrent_scale, steps=60):
+    figure, (ax,) = _figure()
+    h_norms, c_norms = gradients.lstm_gradient_norms(forget_bias, recurrent_scale, steps=steps)
+    _plot_norms(ax, gradients.rnn_gradient_norms("tanh", recurrent_scale, steps=steps),
+                color=MODEL_COLOURS["rnn"], linestyle=":", label="tanh RNN, same recurrent scale")
+    _plot_norms(ax, h_norms, color=MODEL_COLOURS["lstm"], label=r"LSTM $\|\partial h_T/\partial h_t\|$")
+    _plot_norms(ax, c_norms, color=MODEL_COLOURS["lstm"], linestyle="--",
+                label=r"LSTM $\|\partial c_T/\partial c_t\|$ (cell state)")
+    _norm_axes(ax, steps)
+    forget = 1 / (1 + np.exp(-forget_bias))
+    ax.set_title(f"forget-gate bias {forget_bias} (f ≈ {forget:.2f} with zero input)")
+    ax.legend(loc="lower left", fontsize=8)
+    return figure
+
+
+def lstm_demo():
+    return Demo("The LSTM cell state carries the gradient when the forget gate stays open", (
+        _slider("forget_bias", "forget-gate bias", (-3.0, -1.0, 0.0, 1.0, 2.0, 3.0, 5.0), 1.0),
+        _slider("recurrent_scale", "recurrent weight scale", (0.5, 1.0, 2.0), 1.0),
+    ), draw_lstm_gradients)
+
+
+def draw_gru_gradients(update_bias, recurrent_scale, steps=60):
+    figure, (ax,) = _figure()
+    _plot_norms(ax, gradients.rnn_gradient_norms("tanh", recurrent_scale, steps=steps),
+                color=MODEL_COLOURS["rnn"], linestyle=":", label="tanh RNN, same recurrent scale")
+    _plot_norms(ax, gradients.gru_gradient_norms(update_bias, recurrent_scale, steps=steps),
+                color=MODEL_COLOURS["gru"], label="GRU")
+    _norm_axes(ax, steps)
+    keep = 1 / (1 + np.exp(-update_bias))
+    ax.set_title(f"update-gate bias {update_bias} (z ≈ {keep:.2f}: share of h kept)")
+    ax.legend(loc="lower left", fontsize=8)
+    return figure
+
+
+def gru_demo():
+    return Demo("The GRU update gate decides how much gradient passes", (
+        _slider("update_bias", "update-gate bias", (-3.0, -1.0, 0.0, 1.0, 2.0, 3.0, 5.0), 1.0),
+        _slider("recurrent_scale", "recurrent weight scale", (0.5, 1.0, 2.0), 1.0),
+    ), draw_gru_gradients)
+
+
+def draw_comparison(recurrent_scale, steps):
+    figure, (ax,) = _figure()
+    h_norms, c_norms = gradients.lstm_gradient_norms(2.0, recurrent_scale, steps=steps)
+    _plot_norms(ax, gradients.rnn_gradient_norms("tanh", recurrent_scale, steps=steps),
+                color=MODEL_COLOURS["rnn"], label="RNN (tanh)")
+    _plot_norms(ax, h_norms, color=MODEL_COLOURS["lstm"], label="LSTM, forget bias 2")
+    _plot_norms(ax, gradients.gru_gradient_norms(2.0, recurrent_scale, steps=steps),
+                color=MODEL_COLOURS["gru"], label="GRU, update bias 2")
+    _norm_axes(ax, 100)
+    ax.set_title(f"same recurrent scale {recurrent_scale}, {steps} steps")
+    ax.legend(loc="lower left", fontsize=8)
+    return figure
+
+
+def comparison_demo():
+    return Demo("RNN, LSTM and GRU side by side", (
+        _slider("recurrent_scale", "recurrent weight scale", (0.5, 1.0, 1.5, 2.0, 3.0), 1.0),
+        _slider("steps", "sequence length T", (20, 50, 100), 50),
+    ), draw_comparison)
+
+
+DEMOS = {
+    "ar_window": ar_window_demo, "latent_state": latent_state_demo, "rnn": rnn_demo, "clipping": clipping_demo,
+    "lstm": lstm_demo, "gru": gru_demo, "comparison": comparison_demo,
+}
+
+
+def frame_count(demo):
+    return int(np.prod([len(control.options) for control in demo.controls]))
+
+
+def all_values(demo):
+    """Every combination of control values, as keyword dicts."""
+    names = [control.name for control in demo.controls]
+    return [dict(zip(names, combo)) for combo in itertools.product(*(c.values for c in demo.controls))]
+
+
+# ----- a student's own cell -----
+
+def show_cell_gradients(step, input_size, hidden_size, steps=50, seed=0, cell_state=False):
+    """Plot ||d h_T / d h_t|| against T - t for the student's `step(x_t, state) -> state`; return the norms.
+
+    `state` is h of shape (1, hidden_size), or the pair (h, c) when cell_state=True (an LSTM).
+    """
+    from IPython.display import Image, display
+
+    norms = gradients.cell_gradient_norms(step, input_size, hidden_size, steps=steps, seed=seed,
+                                          cell_state=cell_state)
+    figure, (ax,) = _figure()
+    _plot_norms(ax, norms, color=OKABE_ITO["purple"], marker=".", label="your cell")
+    _norm_axes(ax, steps)
+    ax.set_title(f"your cell: hidden size {hidden_size}, {steps} steps from a zero state")
+    ax.legend(loc="lower left", fontsize=8)
+    display(Image(figure_png(figure, dpi=90)))
+    return norms
