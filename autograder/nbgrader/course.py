@@ -19,6 +19,8 @@ from nbgrader.validator import Validator
 from traitlets.config import Config, Configurable
 from traitlets.config.loader import PyFileConfigLoader
 
+from .feedback import ShortTracebacks
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = Path(__file__).with_name("nbgrader_config.py")
 ASSIGNMENTS = ("sequence_models", "rnn", "lstm", "gru")
@@ -44,7 +46,7 @@ class CourseConfigError(RuntimeError):
 def _configurable_classes():
     """Every class an nbgrader config may configure, by name."""
     modules = (converters, preprocessors, plugins, nbconvert.preprocessors, nbconvert.exporters)
-    classes = {"CourseDirectory": CourseDirectory, "Validator": Validator}
+    classes = {"CourseDirectory": CourseDirectory, "Validator": Validator, "ShortTracebacks": ShortTracebacks}
     for module in modules:
         for name, obj in vars(module).items():
             if inspect.isclass(obj) and issubclass(obj, Configurable):
@@ -68,10 +70,11 @@ def check_config(config, source="config"):
     if "timeout" not in config.Execute:
         raise CourseConfigError(f"{source}: c.Execute.timeout must be set (per-cell grading time limit)")
     feedback = [getattr(p, "__name__", p) for p in config.GenerateFeedback.get("preprocessors", [])]
-    if not any(str(name).endswith("ClearHiddenTests") for name in feedback):
-        raise CourseConfigError(
-            f"{source}: c.GenerateFeedback.preprocessors must include ClearHiddenTests, "
-            "otherwise the feedback shows the hidden tests")
+    for required in ("ClearHiddenTests", "ShortTracebacks"):
+        if not any(str(name).endswith(required) for name in feedback):
+            raise CourseConfigError(
+                f"{source}: c.GenerateFeedback.preprocessors must include {required}, "
+                "otherwise the feedback shows the hidden tests")
 
 
 def load_course_config(path=DEFAULT_CONFIG):

@@ -3,6 +3,8 @@
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
+from autograder.nbgrader.feedback import ShortTracebacks
+
 c = get_config()  # noqa: F821 (provided by traitlets when it runs this file)
 
 c.CourseDirectory.course_id = "rnn-course"
@@ -20,5 +22,6 @@ c.Execute.interrupt_on_timeout = True
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 50
 
-# Without this list, generate_feedback shows the hidden tests to the student.
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# Without ClearHiddenTests, generate_feedback shows the hidden tests to the student; without
+# ShortTracebacks, the tracebacks of failed test cells quote them.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortTracebacks, CSSHTMLHeaderPreprocessor]
