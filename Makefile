@@ -21,8 +21,28 @@ system-deps:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 # MathJax, require.js and the widget manager, served by the site itself (no CDN).
-vendor:
-	@true
+# npm runs only when node_modules is missing or older than package*.json. The files go to
+# _build/site_assets (html_extra_path in _config.yml, so they land in _build/html/vendor/); the folder is
+# filled under a temporary name and renamed, so its require.js exists only once the copy is complete.
+SITE_ASSETS := _build/site_assets
+NPM_STAMP := node_modules/.npm-ci-done
+WIDGETS_DIST := node_modules/@jupyter-widgets/html-manager/dist
+
+vendor: $(SITE_ASSETS)/vendor/require.js
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(SITE_ASSETS)/vendor/require.js: $(NPM_STAMP)
+	rm -rf $(SITE_ASSETS).tmp
+	mkdir -p $(SITE_ASSETS).tmp/vendor/html-manager
+	cp -R node_modules/mathjax/es5 $(SITE_ASSETS).tmp/vendor/mathjax
+	cp $(WIDGETS_DIST)/embed-amd.js $(WIDGETS_DIST)/*.woff* $(WIDGETS_DIST)/*.ttf $(WIDGETS_DIST)/*.eot \
+	   $(WIDGETS_DIST)/*.svg $(SITE_ASSETS).tmp/vendor/html-manager/
+	cp node_modules/requirejs/require.js $(SITE_ASSETS).tmp/vendor/require.js
+	rm -rf $(SITE_ASSETS)
+	mv $(SITE_ASSETS).tmp $(SITE_ASSETS)
 
 book: venv vendor
 	$(VENV)/bin/jupyter-book build -W -n --keep-going .
@@ -42,7 +62,7 @@ gpu-check: venv
 bench: bench-build bench-demos bench-autograde
 
 bench-build: venv vendor
-	@true
+	$(PY) benchmarks/bench_build.py
 
 bench-demos: venv
 	@true
