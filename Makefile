@@ -57,7 +57,7 @@ test: venv system-deps book
 	$(PY) -m pytest -q
 
 gpu-check: venv
-	@true
+	$(PY) -m autograder.gpu_check
 
 bench: bench-build bench-demos bench-autograde
 

@@ -1,0 +1,65 @@
+"""Run every reference comparison on CUDA and report versions, largest error and time per check.
+
+    python -m autograder.gpu_check        (or: make gpu-check)
+
+The functions under test are the correct student-style solutions in tests/reference_solutions.py; each
+is graded by the hidden check on the GPU (TF32 off), against torch.nn modules running on cuDNN.
+Without CUDA it says so and exits 0. Exit status 1 when any check fails.
+"""
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from autograder.checks import CHECK_IDS, run_check
+from autograder.devices import disable_tf32, tf32_settings
+
+SOLUTIONS = Path(__file__).resolve().parent.parent / "tests" / "reference_solutions.py"
+
+
+def load_solutions(path=SOLUTIONS):
+    if not path.is_file():
+        raise FileNotFoundError(f"the GPU check needs the correct solutions in {path}")
+    spec = importlib.util.spec_from_file_location("reference_solutions", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.BY_CHECK_ID
+
+
+def describe_platform():
+    lines = [f"torch {torch.__version__}, CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}"]
+    if torch.cuda.is_available():
+        lines.append(f"device: {torch.cuda.get_device_name(0)} (compute capability "
+                     f"{'.'.join(map(str, torch.cuda.get_device_capability(0)))})")
+        lines.append(f"TF32: {tf32_settings()}")
+    return lines
+
+
+def main():
+    for line in describe_platform():
+        print(line)
+    if not torch.cuda.is_available():
+        print("CUDA is not available: no GPU check to run (this is not an error).")
+        return 0
+    disable_tf32()
+    solutions = load_solutions()
+    failures = 0
+    print(f"{'check':<40} {'result':<7} {'cases':>5} {'largest error':>14} {'seconds':>8}")
+    for check_id in CHECK_IDS:
+        start = time.perf_counter()
+        result = run_check(check_id, solutions[check_id], device="cuda")
+        torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+        status = "ok" if result.passed else "FAILED"
+        failures += not result.passed
+        print(f"{check_id:<40} {status:<7} {result.cases:>5} {result.max_error:>14.3g} {seconds:>8.3f}")
+        if not result.passed:
+            print("    " + result.message.replace("\n", "\n    "))
+    print(f"{len(CHECK_IDS) - failures} of {len(CHECK_IDS)} checks passed on CUDA")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
