@@ -6,7 +6,7 @@ autograder.tolerances.
 """
 from dataclasses import dataclass
 
-from autograder.diagnose import diagnose
+from rnn_demos.selfcheck.diagnose import diagnose
 from autograder.tolerances import tolerance_for
 from rnn_demos.feedback import max_error
 from rnn_demos.selfcheck.outcome import expected_outcome, judge

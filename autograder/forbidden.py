@@ -7,7 +7,8 @@
 - for checks that ask for a manual backward, torch.autograd.grad and Tensor.backward are refused and a
   saved-tensors hook refuses any autograd graph (torch.func transforms are refused by PyTorch itself
   under that hook);
-- the course's own reference functions (rnn_demos.selfcheck.references) raise.
+- the course's own reference and diagnosis kernels (rnn_demos.selfcheck.references and
+  .mistaken_kernels, whose defaults are the right equations) raise.
 The first refusal is kept in `.violation`, even when the student's code catches the exception.
 """
 import contextlib
@@ -16,7 +17,9 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from rnn_demos.selfcheck import references
+from rnn_demos.selfcheck import mistaken_kernels, references
+
+COURSE_KERNEL_MODULES = (references, mistaken_kernels)
 
 CELL_AND_SEQUENCE_KERNELS = frozenset({
     "lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell", "lstm", "gru", "rnn_tanh", "rnn_relu",
@@ -100,17 +103,17 @@ def refusing(check_id):
                                   "write the clipping rule yourself")
             stack.enter_context(_patched(nn.utils, "clip_grad_norm_", clip))
             stack.enter_context(_patched(nn.utils.clip_grad, "clip_grad_norm_", clip))
-        for name in _reference_functions():
-            stack.enter_context(_patched(references, name, _refusing_call(
-                guard, f"rnn_demos.selfcheck.references.{name}", "the course's reference answers are not "
-                "part of a solution")))
+        for module in COURSE_KERNEL_MODULES:
+            for name in _public_functions(module):
+                stack.enter_context(_patched(module, name, _refusing_call(
+                    guard, f"{module.__name__}.{name}", "the course's reference answers are not part of a solution")))
         stack.enter_context(guard)
         yield guard
 
 
-def _reference_functions():
-    return [name for name, value in vars(references).items()
-            if callable(value) and not name.startswith("_") and getattr(value, "__module__", "") == references.__name__]
+def _public_functions(module):
+    return [name for name, value in vars(module).items()
+            if callable(value) and not name.startswith("_") and getattr(value, "__module__", "") == module.__name__]
 
 
 def _refusing_forward(guard, module_class):

@@ -245,3 +245,24 @@ def test_visible_inputs_are_public_and_differ_from_hidden_ones():
 def test_checks_of_lists_one_assignment():
     assert checks_of("gru") == [c for c in CHECK_IDS if c.startswith("gru.")]
     assert all(SPECS[c].check_id == c for c in CHECK_IDS)
+
+
+def test_visible_check_names_the_likely_mistake_too():
+    def gru_cell_z_swapped(x, h, *weights):
+        z_and_n = right.gru_cell(x, h, *weights)  # right answer = (1-z)*n + z*h
+        r_w, z_w, n_w = zip(*[w.chunk(3, dim=0) for w in weights])
+        z = right.update_gate(x, h, *z_w)
+        n = right.gru_candidate(x, h, right.reset_gate(x, h, *r_w), *n_w)
+        assert torch.allclose(z_and_n, (1 - z) * n + z * h)
+        return z * n + (1 - z) * h
+    message = _failure("gru.gru_cell", gru_cell_z_swapped, visible=True)
+    assert "Likely mistake: z and 1-z swapped" in message
+
+
+def test_tf32_is_off_for_cublas_and_cudnn_after_disable():
+    from autograder.devices import disable_tf32, grading_device
+    disable_tf32()
+    assert not torch.backends.cuda.matmul.allow_tf32 and not torch.backends.cudnn.allow_tf32
+    assert "tf32" not in (torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.rnn.fp32_precision,
+                          torch.backends.cudnn.conv.fp32_precision)
+    assert grading_device() == ("cuda" if torch.cuda.is_available() else "cpu")

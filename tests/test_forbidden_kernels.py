@@ -110,6 +110,11 @@ def forget_gate_from_course_reference(x, h, W_if, W_hf, b_if, b_hf):
     return references.gate_activation(x, h, W_if, W_hf, b_if, b_hf, torch.sigmoid)
 
 
+def lstm_cell_from_course_kernels(x, state, *weights):
+    from rnn_demos.selfcheck import mistaken_kernels
+    return mistaken_kernels.lstm_step(x, state, weights)
+
+
 FORBIDDEN = [
     ("lstm.lstm_cell", lstm_cell_by_module, "torch.nn.LSTMCell"),
     ("lstm.lstm_cell", lstm_cell_by_kernel, "framework kernel `lstm_cell`"),
@@ -124,6 +129,7 @@ FORBIDDEN = [
     ("rnn.clip_grad_norm", clip_by_torch, "torch.nn.utils.clip_grad_norm_"),
     ("lstm.lstm_cell", lstm_cell_catching_the_refusal, "framework kernel `lstm_cell`"),
     ("lstm.forget_gate", forget_gate_from_course_reference, "reference answers"),
+    ("lstm.lstm_cell", lstm_cell_from_course_kernels, "mistaken_kernels.lstm_step"),
 ]
 
 

@@ -8,7 +8,8 @@ The inputs are small and public (one fixed seed, float64 on the CPU); the refere
 torch.nn modules (see references.py). Grading uses other, hidden inputs (package autograder).
 """
 from rnn_demos.feedback import Tolerance
-from rnn_demos.selfcheck.outcome import judge, observe
+from rnn_demos.selfcheck.diagnose import diagnose
+from rnn_demos.selfcheck.outcome import expected_outcome, judge, observe
 from rnn_demos.selfcheck.specs import SPECS, Case, assignment_of, function_name
 
 VISIBLE_TOLERANCE = Tolerance(rtol=1e-7, atol=1e-9)
@@ -35,14 +36,28 @@ def check(check_id, fn):
         raise ValueError(f"unknown check {check_id!r}; known checks: {known}")
     if not callable(fn):
         raise TypeError(f"check({check_id!r}, fn) needs a function, got {type(fn).__name__}")
-    spec = SPECS[check_id]
     cases = visible_cases(check_id)
+    message = _first_failure(check_id, fn, cases)
+    if message:
+        raise AssertionError(message)
+    print(f"ok: {check_id} ({len(cases)} visible case{'s' * (len(cases) > 1)})")
+
+
+def _first_failure(check_id, fn, cases):
+    """The message for the first case `fn` gets wrong (with the likely mistake, if recognised), or None."""
+    spec = SPECS[check_id]
     for case in cases:
         inputs = spec.make_inputs(case)
-        message = judge(spec, inputs, observe(spec, fn, inputs), VISIBLE_TOLERANCE)
+        observation = observe(spec, fn, inputs)
+        outcome = expected_outcome(spec, inputs)
+        message = judge(spec, inputs, observation, VISIBLE_TOLERANCE, outcome)
         if message:
-            raise AssertionError(f"{check_id} ({case.describe()}):\n{message}")
-    print(f"ok: {check_id} ({len(cases)} visible case{'s' * (len(cases) > 1)})")
+            expected, expected_error = outcome
+            if expected_error is None:
+                hint = diagnose(spec, inputs, observation, expected, VISIBLE_TOLERANCE)
+                message += f"\nLikely mistake: {hint}" if hint else ""
+            return f"{check_id} ({case.describe()}):\n{message}"
+    return None
 
 
 def check_notebook(assignment, namespace):
@@ -60,16 +75,12 @@ def check_notebook(assignment, namespace):
         if fn is None:
             results[check_id] = "not implemented yet (function not defined)"
             continue
-        spec = SPECS[check_id]
-        for case in visible_cases(check_id):
-            inputs = spec.make_inputs(case)
-            message = judge(spec, inputs, observe(spec, fn, inputs), VISIBLE_TOLERANCE)
-            if message:
-                not_done = message.startswith("not implemented")
-                results[check_id] = "not implemented yet" if not_done else f"failed: {message}"
-                break
-        else:
+        message = _first_failure(check_id, fn, visible_cases(check_id))
+        if message is None:
             results[check_id] = "passed"
+        else:
+            reason = message.split("\n", 1)[1]
+            results[check_id] = "not implemented yet" if reason.startswith("not implemented") else f"failed: {reason}"
     width = max(len(function_name(c)) for c in ids)
     for check_id, status in results.items():
         first_line, *more = status.split("\n")
