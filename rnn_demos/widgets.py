@@ -284,7 +284,7 @@ def rnn_demo():
     return Demo("Gradient through time in a vanilla RNN", (
         Control("activation", "activation", (("tanh", "tanh"), ("sigmoid", "sigmoid"), ("ReLU", "relu")),
                 "tanh", kind="dropdown"),
-        _slider("spectral_radius", "spectral radius of W_hh", (0.5, 0.9, 1.0, 1.25, 1.5, 2.0, 4.0), 1.0),
+        _slider("spectral_radius", "spectral radius of W_hh", (0.5, 0.9, 1.0, 1.5, 2.0, 4.0, 8.0, 12.0), 1.0),
         _slider("steps", "sequence length T", (20, 50, 100), 50),
     ), draw_rnn_gradients)
 
@@ -337,7 +337,7 @@ def draw_lstm_gradients(forget_bias, recurrent_scale, steps=60):
                 color=MODEL_COLOURS["rnn"], linestyle=":", label="tanh RNN, same recurrent scale")
     _plot_norms(ax, h_norms, color=MODEL_COLOURS["lstm"], label=r"LSTM $\|\partial h_T/\partial h_t\|$")
     _plot_norms(ax, c_norms, color=MODEL_COLOURS["lstm"], linestyle="--",
-                label=r"LSTM $\|\partial c_T/\partial c_t\|$ (cell state)")
+                label=r"LSTM $\|\partial C_T/\partial C_t\|$ (cell state)")
     _norm_axes(ax, steps)
     forget = 1 / (1 + np.exp(-forget_bias))
     ax.set_title(f"forget-gate bias {forget_bias} (f ≈ {forget:.2f} with zero input)")
@@ -348,7 +348,7 @@ def draw_lstm_gradients(forget_bias, recurrent_scale, steps=60):
 def lstm_demo():
     return Demo("The LSTM cell state carries the gradient when the forget gate stays open", (
         _slider("forget_bias", "forget-gate bias", (-3.0, -1.0, 0.0, 1.0, 2.0, 3.0, 5.0), 1.0),
-        _slider("recurrent_scale", "recurrent weight scale", (0.5, 1.0, 2.0), 1.0),
+        _slider("recurrent_scale", "recurrent weight scale", (0.5, 1.0, 2.0, 4.0), 1.0),
     ), draw_lstm_gradients)
 
 
@@ -368,7 +368,7 @@ def draw_gru_gradients(update_bias, recurrent_scale, steps=60):
 def gru_demo():
     return Demo("The GRU update gate decides how much gradient passes", (
         _slider("update_bias", "update-gate bias", (-3.0, -1.0, 0.0, 1.0, 2.0, 3.0, 5.0), 1.0),
-        _slider("recurrent_scale", "recurrent weight scale", (0.5, 1.0, 2.0), 1.0),
+        _slider("recurrent_scale", "recurrent weight scale", (0.5, 1.0, 2.0, 4.0), 1.0),
     ), draw_gru_gradients)
 
 
@@ -388,7 +388,7 @@ def draw_comparison(recurrent_scale, steps):
 
 def comparison_demo():
     return Demo("RNN, LSTM and GRU side by side", (
-        _slider("recurrent_scale", "recurrent weight scale", (0.5, 1.0, 1.5, 2.0, 3.0), 1.0),
+        _slider("recurrent_scale", "recurrent weight scale", (0.5, 1.0, 2.0, 3.0, 4.0), 1.0),
         _slider("steps", "sequence length T", (20, 50, 100), 50),
     ), draw_comparison)
 
