@@ -266,3 +266,20 @@ def test_tf32_is_off_for_cublas_and_cudnn_after_disable():
     assert "tf32" not in (torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.rnn.fp32_precision,
                           torch.backends.cudnn.conv.fp32_precision)
     assert grading_device() == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@pytest.mark.parametrize("check_id, fn, passes", [
+    ("lstm.lstm_forward", right.lstm_forward, True),
+    ("gru.parameter_counts", right.parameter_counts, True),
+    ("rnn.clip_grad_norm", lambda grads, max_norm: ([g.clamp(-max_norm, max_norm) for g in grads],
+                                                    torch.sqrt(sum((g ** 2).sum() for g in grads))), False),
+])
+def test_records_round_trip_through_npz_and_are_judged_the_same(tmp_path, check_id, fn, passes):
+    from autograder.records import load_records, save_records
+    records = collect(check_id, fn, device="cpu")
+    save_records(tmp_path / "records.npz", check_id, records)
+    loaded_id, loaded = load_records(tmp_path / "records.npz")
+    assert loaded_id == check_id and [r.case for r in loaded] == [r.case for r in records]
+    direct, from_file = assess(check_id, records), assess(loaded_id, loaded)
+    assert direct.passed == from_file.passed == passes
+    assert direct.message == from_file.message

@@ -1,0 +1,90 @@
+"""Write collected records to an npz file (no pickle) and read them back, for judging in another process.
+
+Layout: one npz holding every tensor's values as a plain array ("a0", "a1", ...) plus "records.json",
+a JSON text (as a uint8 array) describing each case and observation, with tensors referred to by key.
+np.load(..., allow_pickle=False) refuses any object array, so reading never executes code.
+"""
+import json
+
+import numpy as np
+import torch
+
+from autograder.collect import CaseRecord
+from rnn_demos.feedback import OtherSnapshot, TensorSnapshot
+from rnn_demos.selfcheck.outcome import Observation
+from rnn_demos.selfcheck.specs import Case
+
+FORMAT = "rnn-course-records/1"
+DTYPES = {str(dtype): dtype for dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64)}
+
+
+def save_records(path, check_id, records):
+    arrays = {}
+    entries = [{"case": _case_to_json(r.case), "seconds": r.seconds,
+                "observation": _observation_to_json(r.observation, arrays)} for r in records]
+    text = json.dumps({"format": FORMAT, "check_id": check_id, "records": entries})
+    np.savez(path, records_json=np.frombuffer(text.encode(), dtype=np.uint8), **arrays)
+
+
+def load_records(path):
+    """(check_id, [CaseRecord]) from a file written by save_records."""
+    with np.load(path, allow_pickle=False) as data:
+        document = json.loads(data["records_json"].tobytes().decode())
+        if document.get("format") != FORMAT:
+            raise ValueError(f"{path}: not a records file of format {FORMAT}")
+        arrays = {key: data[key] for key in data.files if key != "records_json"}
+    records = [CaseRecord(_case_from_json(e["case"]), _observation_from_json(e["observation"], arrays),
+                          float(e["seconds"])) for e in document["records"]]
+    return document["check_id"], records
+
+
+def _case_to_json(case):
+    return {"seed": case.seed, "dtype": str(case.dtype), "device": case.device, "steps": case.steps,
+            "batch": case.batch, "input_size": case.input_size, "hidden_size": case.hidden_size,
+            "options": case.options}
+
+
+def _case_from_json(data):
+    return Case(**{**data, "dtype": DTYPES[data["dtype"]]})
+
+
+def _observation_to_json(observation, arrays):
+    return {"result": _value_to_json(observation.result, arrays), "error_type": observation.error_type,
+            "error_message": observation.error_message, "modified_inputs": list(observation.modified_inputs),
+            "forbidden": observation.forbidden}
+
+
+def _observation_from_json(data, arrays):
+    return Observation(result=_value_from_json(data["result"], arrays), error_type=data["error_type"],
+                       error_message=data["error_message"], modified_inputs=tuple(data["modified_inputs"]),
+                       forbidden=data["forbidden"])
+
+
+def _value_to_json(value, arrays):
+    if isinstance(value, TensorSnapshot):
+        key = f"a{len(arrays)}"
+        arrays[key] = value.values
+        return {"tensor": key, "dtype": value.dtype, "device": value.device, "shape": list(value.shape)}
+    if isinstance(value, OtherSnapshot):
+        return {"other": value.type_name}
+    if isinstance(value, tuple):
+        return {"tuple": [_value_to_json(v, arrays) for v in value]}
+    if isinstance(value, list):
+        return {"list": [_value_to_json(v, arrays) for v in value]}
+    if isinstance(value, dict):
+        return {"dict": {str(k): _value_to_json(v, arrays) for k, v in value.items()}}
+    return {"plain": value}
+
+
+def _value_from_json(data, arrays):
+    if "tensor" in data:
+        return TensorSnapshot(data["dtype"], data["device"], tuple(data["shape"]), arrays[data["tensor"]])
+    if "other" in data:
+        return OtherSnapshot(data["other"])
+    if "tuple" in data:
+        return tuple(_value_from_json(v, arrays) for v in data["tuple"])
+    if "list" in data:
+        return [_value_from_json(v, arrays) for v in data["list"]]
+    if "dict" in data:
+        return {k: _value_from_json(v, arrays) for k, v in data["dict"].items()}
+    return data["plain"]
