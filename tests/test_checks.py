@@ -44,9 +44,12 @@ def test_correct_solution_passes_visible_check(check_id, capsys):
 def test_each_hidden_check_takes_under_a_second_on_cpu(check_id):
     fn = right.BY_CHECK_ID[check_id]
     run_check(check_id, fn, device="cpu")  # warm-up: first calls load kernels
-    start = time.perf_counter()
-    run_check(check_id, fn, device="cpu")
-    assert time.perf_counter() - start <= 1.0
+    timings = []
+    for _ in range(3):  # best of three: the machine is shared
+        start = time.perf_counter()
+        run_check(check_id, fn, device="cpu")
+        timings.append(time.perf_counter() - start)
+    assert min(timings) <= 1.0
 
 
 def test_check_notebook_reports_passed_failed_and_missing(capsys):
