@@ -38,7 +38,7 @@ def assess(check_id, records):
             hint = None
             if not record.observation.forbidden and expected_error is None:
                 hint = diagnose(spec, inputs, record.observation, expected, tolerance)
-            text = f"{check_id} failed on a hidden case ({case.describe()}):\n{message}"
+            text = f"{check_id} failed on a hidden case ({case.describe(inputs)}):\n{message}"
             if hint:
                 text += f"\nLikely mistake: {hint}"
             return Result(check_id, False, text, float("inf"), len(records), seconds, hint)

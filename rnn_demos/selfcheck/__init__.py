@@ -56,7 +56,7 @@ def _first_failure(check_id, fn, cases):
             if expected_error is None:
                 hint = diagnose(spec, inputs, observation, expected, VISIBLE_TOLERANCE)
                 message += f"\nLikely mistake: {hint}" if hint else ""
-            return f"{check_id} ({case.describe()}):\n{message}"
+            return f"{check_id} ({case.describe(inputs)}):\n{message}"
     return None
 
 

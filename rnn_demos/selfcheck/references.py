@@ -19,6 +19,8 @@ def _module_with_weights(module_class, weights, **options):
     with torch.no_grad():
         for name, value in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), weights):
             getattr(module, name + suffix).copy_(value)
+    if isinstance(module, nn.RNNBase):
+        module.flatten_parameters()  # one cuDNN weight buffer again (else a warning on every call)
     return module
 
 

@@ -26,14 +26,22 @@ class Case:
     hidden_size: int = 4
     options: dict = field(default_factory=dict)
 
-    def describe(self):
-        options = "".join(f", {k}={v!r}" for k, v in self.options.items())
-        return (f"T={self.steps}, batch={self.batch}, input_size={self.input_size}, "
-                f"hidden_size={self.hidden_size}, {str(self.dtype).replace('torch.', '')} on {self.device}"
-                f"{options}")
+    def describe(self, inputs):
+        """What a student needs to reproduce the case: the inputs' shapes and options, dtype and device."""
+        parts = [_describe_input(name, value) for name, value in inputs.items()]
+        return f"{', '.join(parts)}; {str(self.dtype).replace('torch.', '')} on {self.device}"
 
     def with_options(self, **options):
         return replace(self, options={**self.options, **options})
+
+
+def _describe_input(name, value):
+    """x.shape=(6, 3, 5) for a tensor, state0 shapes=[(3, 7), (3, 7)] for a tuple of them, tau=2 else."""
+    if isinstance(value, torch.Tensor):
+        return f"{name}.shape={tuple(value.shape)}"
+    if isinstance(value, (tuple, list)) and all(isinstance(v, torch.Tensor) for v in value):
+        return f"{name} shapes=[{', '.join(str(tuple(v.shape)) for v in value)}]"
+    return f"{name}={value!r}"
 
 
 @dataclass(frozen=True)
