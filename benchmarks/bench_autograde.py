@@ -1,0 +1,92 @@
+"""Autograde timings: each hidden check on the reference solutions, and nbgrader autograde per notebook.
+
+    python benchmarks/bench_autograde.py [--repeat N]
+
+Part 1 calls every hidden check in this process (as the hidden test cells do) and flags any over the
+1 s budget. Part 2 autogrades the solved notebooks in a scratch course directory, one nbgrader run per
+notebook (kernel start, torch import, visible and hidden tests).
+"""
+import argparse
+import contextlib
+import io
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from autograder.hidden import grade
+from autograder.nbgrader.course import ASSIGNMENTS, DEFAULT_CONFIG, REPO_ROOT, load_course_config
+from autograder.nbgrader.grade_demo import notebook, set_up_course
+from autograder.nbgrader.grading import autograde_all, submission_path
+from autograder.nbgrader.submissions import solved_copy, strip_solution_markers, write_submission
+from rnn_demos.selfcheck import SPECS
+
+HIDDEN_TEST_BUDGET_S = 1.0
+
+
+def solution_namespace(assignment):
+    """The functions of a source notebook's answer cells, defined as a student kernel would."""
+    nb = nbformat.read(str(REPO_ROOT / "solutions" / assignment / f"{assignment}.ipynb"), as_version=4)
+    namespace = {}
+    for cell in nb.cells:
+        if cell.id == "setup" or cell.metadata.get("nbgrader", {}).get("solution"):
+            exec(strip_solution_markers(cell.source), namespace)
+    return namespace
+
+
+def time_hidden_checks(repeat):
+    slow = []
+    print(f"{'hidden check':<40} {'best of ' + str(repeat):>12}")
+    for assignment in ASSIGNMENTS:
+        namespace = solution_namespace(assignment)
+        for check_id in [c for c in SPECS if c.startswith(assignment + ".")]:
+            fn = namespace[check_id.split(".")[1]]
+            times = []
+            for _ in range(repeat):
+                start = time.perf_counter()
+                with contextlib.redirect_stdout(io.StringIO()):  # grade() prints a line per check
+                    grade(check_id, fn)
+                times.append(time.perf_counter() - start)
+            best = min(times)
+            flag = "  SLOW" if best > HIDDEN_TEST_BUDGET_S else ""
+            print(f"{check_id:<40} {best * 1000:>9.1f} ms{flag}")
+            if flag:
+                slow.append(check_id)
+    return slow
+
+
+def time_autograde():
+    config = load_course_config()
+    with tempfile.TemporaryDirectory(prefix="bench-autograde-") as scratch:
+        coursedir = set_up_course(Path(scratch) / "course", config, DEFAULT_CONFIG)
+        for assignment in ASSIGNMENTS:
+            released = notebook(coursedir, coursedir.release_directory, assignment)
+            source = notebook(coursedir, coursedir.source_directory, assignment)
+            write_submission(solved_copy(released, source), submission_path(coursedir, "bench", assignment))
+        print(f"\n{'nbgrader autograde (solved)':<40} {'wall':>12}  score")
+        total = 0.0
+        for assignment in ASSIGNMENTS:
+            start = time.perf_counter()
+            (row,) = autograde_all(coursedir, config, [("bench", assignment)])
+            elapsed = time.perf_counter() - start
+            total += elapsed
+            print(f"{assignment:<40} {elapsed:>10.2f} s  {row.score:g}/{row.max_score:g} {row.status}")
+        print(f"{'all four':<40} {total:>10.2f} s")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per hidden check (best is shown)")
+    args = parser.parse_args(argv)
+    slow = time_hidden_checks(args.repeat)
+    time_autograde()
+    if slow:
+        print(f"\nover the {HIDDEN_TEST_BUDGET_S:g} s budget: {', '.join(slow)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
