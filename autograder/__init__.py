@@ -4,7 +4,7 @@ A hidden test cell calls `autograder.hidden.grade("lstm.forget_gate", forget_gat
 steps that share nothing but plain data:
 
 1. `collect.collect(check_id, fn)` runs the function under test on the hidden cases (`cases.py`) with
-   the framework kernels it must implement refused (`forbidden.py`), and records what it returned as
+   the framework kernels it must implement refused (rnn_demos.selfcheck.forbidden), and records what it returned as
    snapshots (numpy arrays, numbers, names), what it raised, and which inputs it changed in place.
    `records.py` writes these records to an npz file without pickle.
 2. `assess.assess(check_id, records)` rebuilds the inputs from each case's seed, computes the reference

@@ -1,16 +1,16 @@
 """Run the function under test on the hidden cases and record what it did, as plain data.
 
-This is the only grading step that executes student code. Its records (case + Observation) hold
+This is the only grading step that executes student code (with the kernels it must implement refused,
+see rnn_demos.selfcheck.forbidden). Its records (case + Observation) hold
 numpy arrays, numbers and strings only, so a later secure grader can run this step in a sandbox,
 ship the records out (e.g. as npz + JSON) and run autograder.assess in a process the student's code
 never touched.
 """
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from autograder.cases import hidden_cases
 from autograder.devices import grading_device
-from autograder.forbidden import refusing
 from rnn_demos.selfcheck.outcome import Observation, observe
 from rnn_demos.selfcheck.specs import SPECS, Case
 
@@ -29,11 +29,8 @@ def collect(check_id, fn, device=None):
     for case in hidden_cases(check_id, device or grading_device()):
         inputs = spec.make_inputs(case)
         start = time.perf_counter()
-        with refusing(check_id) as guard:
-            observation = observe(spec, fn, inputs)
-        if guard.violation:
-            observation = replace(observation, forbidden=guard.violation)
+        observation = observe(spec, fn, inputs)
         records.append(CaseRecord(case, observation, time.perf_counter() - start))
-        if guard.violation:
+        if observation.forbidden:
             break
     return records

@@ -5,7 +5,7 @@ from torch import nn
 
 import reference_solutions as right
 from autograder.checks import run_check
-from autograder.forbidden import refusing
+from rnn_demos.selfcheck.forbidden import refusing
 from rnn_demos.selfcheck import references
 
 
@@ -143,9 +143,19 @@ def test_framework_kernel_gets_no_credit_with_the_reason(check_id, fn, named):
 
 @pytest.mark.parametrize("check_id, fn, named", FORBIDDEN[:6], ids=[fn.__name__ for _, fn, _ in FORBIDDEN[:6]])
 def test_the_same_kernel_calls_are_right_answers(check_id, fn, named):
-    """The refusal, not a wrong value, is what fails them: outside grading they match the reference."""
+    """The refusal, not a wrong value, is what fails them: outside the checks they match the reference."""
+    from rnn_demos.selfcheck.specs import SPECS, Case
+    spec = SPECS[check_id]
+    inputs = spec.make_inputs(Case())
+    torch.testing.assert_close(spec.call(fn, inputs), spec.expected(inputs), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("check_id, fn, named", FORBIDDEN, ids=[fn.__name__ for _, fn, _ in FORBIDDEN])
+def test_visible_checks_refuse_the_same_kernels(check_id, fn, named):
     from rnn_demos.selfcheck import check
-    check(check_id, fn)
+    with pytest.raises(AssertionError, match="no credit") as caught:
+        check(check_id, fn)
+    assert named in str(caught.value)
 
 
 def test_autograd_is_allowed_where_no_manual_backward_is_asked():

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from rnn_demos.feedback import compare, snapshot, kind_name
+from rnn_demos.selfcheck.forbidden import refusing
 from rnn_demos.selfcheck.specs import layout_for
 
 
@@ -39,18 +40,23 @@ def _tensors(name, value):
 
 
 def observe(spec, fn, inputs):
-    """Call `fn` on a copy of `inputs`; record its result or exception and any in-place change."""
+    """Call `fn` on a copy of `inputs`, with the kernels it must implement refused (see forbidden.py).
+
+    Records its result or exception, any in-place change of an input, and any refused kernel call.
+    """
     given = clone_inputs(inputs)
-    try:
-        result = spec.call(fn, given)
-    except Exception as error:  # the student's exception is data here, reported by judge()
-        return Observation(error_type=type(error).__name__, error_message=str(error)[:500])
+    with refusing(spec.check_id) as guard:
+        try:
+            result = spec.call(fn, given)
+        except Exception as error:  # the student's exception is data here, reported by judge()
+            return Observation(error_type=type(error).__name__, error_message=str(error)[:500],
+                               forbidden=guard.violation)
     modified = tuple(name for (name, before), (_, after) in
                      zip(_tensors("", list(inputs.values())), _tensors("", list(given.values())))
                      if not torch.equal(before, after))
     names = list(inputs)
     modified = tuple(_input_name(names, m) for m in modified)
-    return Observation(result=snapshot(result), modified_inputs=modified)
+    return Observation(result=snapshot(result), modified_inputs=modified, forbidden=guard.violation)
 
 
 def _input_name(names, path):
