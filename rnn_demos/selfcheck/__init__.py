@@ -37,26 +37,34 @@ def check(check_id, fn):
     if not callable(fn):
         raise TypeError(f"check({check_id!r}, fn) needs a function, got {type(fn).__name__}")
     cases = visible_cases(check_id)
-    message = _first_failure(check_id, fn, cases)
-    if message:
-        raise AssertionError(message)
+    failure = _first_failure(check_id, fn, cases)
+    if failure:
+        where, reason = failure
+        raise AssertionError(f"{check_id}{where}:\n{reason}" if where else f"{check_id}: {reason}")
     print(f"ok: {check_id} ({len(cases)} visible case{'s' * (len(cases) > 1)})")
 
 
 def _first_failure(check_id, fn, cases):
-    """The message for the first case `fn` gets wrong (with the likely mistake, if recognised), or None."""
+    """(where, reason) for the first case `fn` gets wrong, or None when all pass.
+
+    `where` describes the case ("" while the function is not implemented: the inputs do not matter yet);
+    `reason` says what is wrong, with the likely mistake when one is recognised.
+    """
     spec = SPECS[check_id]
     for case in cases:
         inputs = spec.make_inputs(case)
         observation = observe(spec, fn, inputs)
         outcome = expected_outcome(spec, inputs)
-        message = judge(spec, inputs, observation, VISIBLE_TOLERANCE, outcome)
-        if message:
-            expected, expected_error = outcome
-            if expected_error is None:
-                hint = diagnose(spec, inputs, observation, expected, VISIBLE_TOLERANCE)
-                message += f"\nLikely mistake: {hint}" if hint else ""
-            return f"{check_id} ({case.describe(inputs)}):\n{message}"
+        reason = judge(spec, inputs, observation, VISIBLE_TOLERANCE, outcome)
+        if reason is None:
+            continue
+        if reason.startswith("not implemented"):
+            return "", reason
+        expected, expected_error = outcome
+        if expected_error is None:
+            hint = diagnose(spec, inputs, observation, expected, VISIBLE_TOLERANCE)
+            reason += f"\nLikely mistake: {hint}" if hint else ""
+        return f" ({case.describe(inputs)})", reason
     return None
 
 
@@ -75,12 +83,13 @@ def check_notebook(assignment, namespace):
         if fn is None:
             results[check_id] = "not implemented yet (function not defined)"
             continue
-        message = _first_failure(check_id, fn, visible_cases(check_id))
-        if message is None:
+        failure = _first_failure(check_id, fn, visible_cases(check_id))
+        if failure is None:
             results[check_id] = "passed"
+        elif failure[1].startswith("not implemented"):
+            results[check_id] = "not implemented yet"
         else:
-            reason = message.split("\n", 1)[1]
-            results[check_id] = "not implemented yet" if reason.startswith("not implemented") else f"failed: {reason}"
+            results[check_id] = f"failed: {failure[1]}"
     width = max(len(function_name(c)) for c in ids)
     for check_id, status in results.items():
         first_line, *more = status.split("\n")
