@@ -1,13 +1,12 @@
 """Shared fixtures: the built site, served on 127.0.0.1, and a headless Chromium that records what a page
 does wrong (console errors, uncaught exceptions, failed loads, requests that leave the machine).
 
-The site is the book under REPO_ROOT (or under $COURSE_BOOK_ROOT, to test another book, e.g. a small
-scratch one): its `_toc.yml` and its `_build/html`.
+The site is the repository's book (or the one under $COURSE_BOOK_ROOT, e.g. a small scratch book):
+its `_toc.yml` and its `_build/html`.
 """
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 import threading
 from dataclasses import dataclass, field
@@ -17,7 +16,8 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from book_toc import book_root as _book_root
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -35,7 +35,7 @@ OFFLINE_SCHEMES = {"data", "blob", "about"}
 @pytest.fixture(scope="session")
 def book_root() -> Path:
     """The folder holding _config.yml, _toc.yml and _build/ of the book under test."""
-    return Path(os.environ.get("COURSE_BOOK_ROOT", REPO_ROOT)).resolve()
+    return _book_root()
 
 
 @pytest.fixture(scope="session")
@@ -118,15 +118,26 @@ class PageVisit:
             + [f"failed request: {text}" for text in self.failed_requests]
         )
 
-    def wait_for_mathjax(self, timeout_ms: float = 30_000) -> None:
-        """Wait until MathJax (when the page loads it) has finished its first typesetting pass."""
-        self.page.wait_for_function(
-            "() => !window.MathJax || !!(window.MathJax.startup && window.MathJax.startup.promise)",
-            timeout=timeout_ms,
-        )
+    def wait_for_mathjax(self) -> None:
+        """Wait until MathJax, if it loaded, has finished typesetting the page.
+
+        Call once the page's scripts have run (open_page does, after the load event); when MathJax did
+        not load (blocked, missing), this returns at once and the math stays untypeset for tests to see.
+        """
         self.page.evaluate(
-            "async () => { if (window.MathJax && window.MathJax.startup) await window.MathJax.startup.promise; }"
+            "async () => { const startup = window.MathJax && window.MathJax.startup;"
+            " if (startup && startup.promise) await startup.promise; }"
         )
+
+    def wait_for_widgets(self, timeout_ms: float = 30_000) -> None:
+        """Wait until the widget manager has rendered every saved widget view on the page."""
+        self.page.wait_for_function(UNRENDERED_WIDGET_VIEWS_JS + ".length === 0", timeout=timeout_ms)
+
+
+# Saved widget views (one <script> per view, in the cell output) that have no rendered widget next to them.
+UNRENDERED_WIDGET_VIEWS_JS = """Array.from(
+    document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')
+).filter(view => !view.parentElement.querySelector('.jupyter-widgets'))"""
 
 
 def _watch(context, visit: PageVisit) -> None:

@@ -1,0 +1,82 @@
+"""The built site, page by page, in headless Chromium: built, navigable in lecture order, clean console,
+nothing fetched from another host, math typeset by the site's own MathJax, widgets rendered."""
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from book_toc import book_root, toc_docnames
+
+pytestmark = pytest.mark.browser
+
+TOC_PAGES = toc_docnames(book_root() / "_toc.yml")
+
+# TeX that MathJax should have replaced: display and inline delimiters, environments, and a $...$ span
+# holding a TeX command. Looked for only in prose (code blocks may show such text on purpose).
+RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$[^$\s][^$\n]*\\[A-Za-z]+[^$\n]*\$")
+
+PROSE_TEXT_JS = """() => {
+    const article = document.querySelector('article') || document.body;
+    const prose = article.cloneNode(true);
+    prose.querySelectorAll('pre, code, script, style, mjx-container, .highlight, .math').forEach(n => n.remove());
+    return prose.textContent;
+}"""
+
+NAV_LINKS_JS = """() => Array.from(document.querySelectorAll('nav.bd-docs-nav a.reference.internal'))
+    .map(a => a.href)"""
+
+
+def page_url(site_url: str, docname: str) -> str:
+    return urljoin(site_url, f"{docname}.html")
+
+
+def test_every_toc_page_is_built(site_dir):
+    missing = [docname for docname in TOC_PAGES if not (site_dir / f"{docname}.html").is_file()]
+    assert not missing, f"pages in _toc.yml with no HTML in {site_dir}: {missing}"
+
+
+def test_index_opens_the_course_and_lists_every_page_in_toc_order(open_page, site_url, site_dir):
+    assert (site_dir / "index.html").is_file()
+    visit = open_page("index.html")
+    assert visit.page.url == page_url(site_url, TOC_PAGES[0]), "index.html should lead to the root page"
+    nav_links = [link.split("#")[0] for link in visit.page.evaluate(NAV_LINKS_JS)]
+    expected = [page_url(site_url, docname) for docname in TOC_PAGES]
+    assert nav_links == expected, "the sidebar should list every page of _toc.yml, in its order"
+
+
+def math_problems(page) -> list[str]:
+    """Math that MathJax left untypeset, could not parse, or never saw (raw TeX in the prose)."""
+    problems = [f"math left untypeset: {text!r}" for text in page.locator(
+        "span.math:not(:has(mjx-container)), div.math:not(:has(mjx-container))").all_inner_texts()]
+    problems += [f"MathJax could not parse: {error.get_attribute('data-mjx-error')!r}"
+                 for error in page.locator("mjx-merror").all()]
+    problems += [f"raw TeX in the text: {raw!r}" for raw in RAW_TEX.findall(page.evaluate(PROSE_TEXT_JS))]
+    return problems
+
+
+# One visit per page (a visit costs about 2 s): loading, console, requests, math and widgets together.
+@pytest.mark.parametrize("docname", TOC_PAGES)
+def test_page_works_offline_with_typeset_math_and_no_console_error(open_page, docname):
+    visit = open_page(f"{docname}.html")
+    try:
+        visit.wait_for_widgets()
+        widget_problems = []
+    except PlaywrightTimeoutError:
+        widget_problems = ["saved widget views that the widget manager did not render"]
+    problems = visit.problems() + math_problems(visit.page) + widget_problems
+    assert not problems, f"{docname}.html:\n" + "\n".join(problems)
+
+
+def test_math_comes_from_the_sites_own_mathjax(open_page, site_url):
+    """Guards the math test above: at least one page has math, typeset by /vendor/mathjax."""
+    for docname in TOC_PAGES:
+        visit = open_page(f"{docname}.html")
+        if visit.page.locator("mjx-container").count():
+            sources = visit.page.evaluate(
+                "() => Array.from(document.scripts).map(s => s.src).filter(src => src.includes('mathjax'))")
+            assert sources and all(src.startswith(urljoin(site_url, "vendor/mathjax/")) for src in sources)
+            return
+    pytest.fail("no page of the book has typeset math")
