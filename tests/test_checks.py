@@ -1,6 +1,5 @@
 """The checks accept correct solutions and explain precisely what is wrong with bad ones."""
 import dataclasses
-import time
 
 import numpy as np
 import pytest
@@ -38,18 +37,6 @@ def test_correct_solution_passes_hidden_check_in_float32_and_float64(check_id, c
 def test_correct_solution_passes_visible_check(check_id, capsys):
     check(check_id, right.BY_CHECK_ID[check_id])
     assert capsys.readouterr().out.startswith(f"ok: {check_id}")
-
-
-@pytest.mark.parametrize("check_id", CHECK_IDS)
-def test_each_hidden_check_takes_under_a_second_on_cpu(check_id):
-    fn = right.BY_CHECK_ID[check_id]
-    run_check(check_id, fn, device="cpu")  # warm-up: first calls load kernels
-    timings = []
-    for _ in range(3):  # best of three: the machine is shared
-        start = time.perf_counter()
-        run_check(check_id, fn, device="cpu")
-        timings.append(time.perf_counter() - start)
-    assert min(timings) <= 1.0
 
 
 def test_check_notebook_reports_passed_failed_and_missing(capsys):
