@@ -17,8 +17,13 @@ $(STAMP): requirements.txt pyproject.toml
 venv: $(STAMP)
 
 # Debian packages the tests need: a real browser for the site tests, bubblewrap for the sandbox.
-system-deps:
-	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+# Then a check that Playwright (from requirements.txt) drives that chromium, as tests/conftest.py does.
+system-deps: venv
+	@(command -v chromium && command -v bwrap) >/dev/null || (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium bubblewrap)
+	@$(PY) -c "from playwright.sync_api import sync_playwright as p; \
+	  c = p().start(); b = c.chromium.launch(executable_path='/usr/bin/chromium', args=['--no-sandbox', '--disable-gpu']); \
+	  print('playwright drives chromium', b.version); b.close(); c.stop()"
 
 # MathJax, require.js and the widget manager, served by the site itself (no CDN).
 # npm runs only when node_modules is missing or older than package*.json. The files go to
