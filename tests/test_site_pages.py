@@ -3,12 +3,13 @@ nothing fetched from another host, math typeset by the site's own MathJax, widge
 from __future__ import annotations
 
 import re
+import subprocess
 from urllib.parse import urljoin
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from book_toc import book_root, toc_docnames
+from book_toc import REPO_ROOT, book_root, toc_docnames
 
 pytestmark = pytest.mark.browser
 
@@ -80,3 +81,10 @@ def test_math_comes_from_the_sites_own_mathjax(open_page, site_url):
             assert sources and all(src.startswith(urljoin(site_url, "vendor/mathjax/")) for src in sources)
             return
     pytest.fail("no page of the book has typeset math")
+
+
+def test_vendor_has_nothing_left_to_do_once_the_site_is_built(site_dir):
+    # `make book` runs `make vendor` each time: once done it must be a no-op (no npm, no copy).
+    result = subprocess.run(["make", "-q", "vendor"], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, f"`make vendor` would run again: {result.stdout}{result.stderr}"
+    assert (site_dir / "vendor" / "mathjax" / "tex-mml-chtml.js").is_file()
