@@ -70,7 +70,7 @@ bench-build: venv vendor
 	$(PY) benchmarks/bench_build.py
 
 bench-demos: venv
-	@true
+	$(PY) benchmarks/bench_demo_update.py
 
 bench-autograde: venv
 	$(PY) benchmarks/bench_autograde.py

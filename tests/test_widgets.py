@@ -101,13 +101,13 @@ def test_live_widget_redraws_on_every_control(name):
     box = widgets.live_widget(demo)
     knobs = [child for child in box.children if hasattr(child, "index")]
     image = box.children[-1]
-    assert image.value == widgets.render_frame(demo)
+    assert image.value == widgets.render_frame(demo, compact=False)
     for knob, control in zip(knobs, demo.controls):
         before = image.value
         knob.index = (knob.index + 1) % len(control.options)
         assert image.value != before, f"moving {control.name} did not redraw"
         values = {c.name: c.values[k.index] for c, k in zip(demo.controls, knobs)}
-        assert image.value == widgets.render_frame(demo, **values)
+        assert image.value == widgets.render_frame(demo, compact=False, **values)
 
 
 def test_display_mode_follows_the_environment(monkeypatch):
