@@ -178,6 +178,15 @@ def test_the_course_config_loads():
     assert config.CourseDirectory.course_id == "rnn-course"
 
 
+def test_other_nbgrader_settings_are_accepted(tmp_path):
+    """Strict, not narrow: options of nbgrader's apps, exchange and exporters still load."""
+    path = tmp_path / "nbgrader_config.py"
+    extra = ("c.Exchange.root = '/srv/nbgrader/exchange'\nc.NbGrader.logfile = 'nbgrader.log'\n"
+             "c.CourseDirectory.db_url = 'sqlite:///gradebook.db'\nc.HTMLExporter.exclude_input = False\n")
+    path.write_text(DEFAULT_CONFIG.read_text() + extra)
+    assert load_course_config(path).Exchange.root == "/srv/nbgrader/exchange"
+
+
 @pytest.mark.parametrize("module", ["autograder.nbgrader.generate", "autograder.nbgrader.grade_demo"])
 def test_commands_exit_nonzero_on_a_broken_config(tmp_path, module):
     path = tmp_path / "nbgrader_config.py"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbconvert.exporters
 import nbconvert.preprocessors
-from nbgrader import converters, plugins, preprocessors
+from nbgrader import apps, auth, converters, exchange, plugins, preprocessors
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.validator import Validator
 from traitlets.config import Config, Configurable
@@ -45,7 +45,8 @@ class CourseConfigError(RuntimeError):
 
 def _configurable_classes():
     """Every class an nbgrader config may configure, by name."""
-    modules = (converters, preprocessors, plugins, nbconvert.preprocessors, nbconvert.exporters)
+    modules = (converters, preprocessors, plugins, apps, exchange, auth, nbconvert.preprocessors,
+               nbconvert.exporters)
     classes = {"CourseDirectory": CourseDirectory, "Validator": Validator, "ShortTracebacks": ShortTracebacks}
     for module in modules:
         for name, obj in vars(module).items():

@@ -51,10 +51,13 @@ def precheck(coursedir, student, assignment):
     return None
 
 
-def gradebook_score(coursedir, student, assignment):
+def gradebook_result(coursedir, student, assignment):
+    """(score, max score, grade ids of the test cells that lost points) of an autograded submission."""
     with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
         submission = gradebook.find_submission(assignment, student)
-        return submission.score, submission.max_score
+        lost = [grade.name for notebook in submission.notebooks for grade in notebook.grades
+                if grade.max_score and (grade.score or 0) < grade.max_score]
+        return submission.score, submission.max_score, sorted(lost)
 
 
 def max_score(coursedir, assignment):
@@ -74,8 +77,10 @@ def autograde_all(coursedir, config, pairs):
             continue
         try:
             run_step(Autograde, coursedir, config, assignment, student)
-            row.score, row.max_score = gradebook_score(coursedir, student, assignment)
+            row.score, row.max_score, lost = gradebook_result(coursedir, student, assignment)
             row.status = "graded"
+            if lost and row.score > 0:
+                row.message = "lost points in " + ", ".join(lost)
         except (NbGraderException, MissingEntry) as error:
             row.status, row.message = "error", f"nbgrader autograde failed: {error}"
         rows.append(row)
