@@ -31,7 +31,8 @@ FRAME_DPI = 90
 PALETTE_COLOURS = 32
 DEMO_CLASS = "rnn-gradient-demo"
 MODES = ("live", "static")
-BUILD_PROCESS_MARKERS = ("jupyter-book", "jupyter_book", "sphinx-build", "sphinx.cmd")
+BUILD_PROGRAMS = ("jupyter-book", "jb", "sphinx-build")
+BUILD_MODULES = ("jupyter_book", "sphinx", "sphinx.cmd.build")
 
 
 @dataclass(frozen=True)
@@ -159,17 +160,24 @@ def _started_by_book_build():
     for _ in range(8):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as file:
-                command = file.read().replace(b"\0", b" ").decode(errors="replace")
+                arguments = file.read().decode(errors="replace").split("\0")
             with open(f"/proc/{pid}/stat") as file:
                 parent = int(file.read().rsplit(")", 1)[1].split()[1])
         except (OSError, ValueError, IndexError):
             return False
-        if any(marker in command for marker in BUILD_PROCESS_MARKERS):
+        if is_build_command(arguments):
             return True
         if parent <= 1:
             return False
         pid = parent
     return False
+
+
+def is_build_command(arguments):
+    """Whether a command line runs a book build: `jupyter-book ...`, `python .../jb ...`, `python -m sphinx ...`."""
+    programs = {os.path.basename(argument) for argument in arguments[:2]}
+    module = arguments[arguments.index("-m") + 1] if "-m" in arguments[:-1] else None
+    return bool(programs & set(BUILD_PROGRAMS)) or module in BUILD_MODULES
 
 
 def show(demo, mode=None):

@@ -125,6 +125,18 @@ def test_display_mode_follows_the_environment(monkeypatch):
         widgets.show(widgets.latent_state_demo(), mode="fast")
 
 
+@pytest.mark.parametrize("command, is_build", [
+    (["/work/.venv/bin/python", "/work/.venv/bin/jupyter-book", "build", "."], True),
+    (["jb", "build", "."], True),
+    (["python3", "-m", "sphinx", "-b", "html", "src", "out"], True),
+    (["/usr/bin/python3", "/home/me/jupyter-book-notes/.venv/bin/jupyter-lab"], False),
+    (["python", "-m", "ipykernel_launcher", "-f", "kernel.json"], False),
+    (["python", "-m"], False),
+])
+def test_build_commands_are_recognised(command, is_build):
+    assert widgets.is_build_command(command) is is_build
+
+
 def test_controls_reject_a_default_they_do_not_offer():
     with pytest.raises(ValueError, match="control 'x': default 3 is not one of"):
         widgets.Control("x", "x", (("1", 1), ("2", 2)), 3)
