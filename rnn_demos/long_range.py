@@ -33,7 +33,7 @@ class AddingConfig:
     lengths: tuple = (4, 8, 16, 32)
     hidden_size: int = 32
     steps: int = 300
-    batch_size: int = 128
+    batch_size: int = 64
     learning_rate: float = 0.01
     test_size: int = 1000
     seed: int = 0
