@@ -42,7 +42,7 @@ class AddingConfig:
 
 
 SMALL = AddingConfig()
-FULL = AddingConfig(lengths=(10, 25, 50, 100, 200), steps=2000)
+FULL = AddingConfig(lengths=(10, 25, 50, 100, 200), steps=2000, batch_size=128)
 
 
 def make_adding_batch(batch_size, length, generator=None):
