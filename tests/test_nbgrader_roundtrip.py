@@ -87,7 +87,9 @@ def test_solutions_get_full_marks(course, assignment):
     row = course["rows"][("solutions", assignment)]
     assert row.status == "graded", row.message
     assert row.max_score > 0
-    assert row.score == row.max_score, "\n".join(failed_cells(course["coursedir"], "solutions", assignment))
+    errors = failed_cells(course["coursedir"], "solutions", assignment)
+    assert row.score == row.max_score, "\n".join(errors)
+    assert not errors, "the solved notebook must run top to bottom without an error:\n" + "\n".join(errors)
 
 
 def failed_cells(coursedir, student, assignment):

@@ -43,28 +43,32 @@ class CourseConfigError(RuntimeError):
     """The nbgrader config of the course is broken or incomplete."""
 
 
-def _configurable_classes():
-    """Every class an nbgrader config may configure, by name."""
-    modules = (converters, preprocessors, plugins, apps, exchange, auth, nbconvert.preprocessors,
-               nbconvert.exporters)
-    classes = {"CourseDirectory": CourseDirectory, "Validator": Validator, "ShortTracebacks": ShortTracebacks}
+def _configurable_options():
+    """{class name: config options} of every class an nbgrader config may configure.
+
+    Keyed by name, as traitlets matches config sections: nbgrader has two classes called Exchange (the
+    abstract one and the default one), and a section configures both.
+    """
+    modules = (converters, preprocessors, plugins, apps, exchange, exchange.default, auth,
+               nbconvert.preprocessors, nbconvert.exporters)
+    classes = [CourseDirectory, Validator, ShortTracebacks]
     for module in modules:
-        for name, obj in vars(module).items():
-            if inspect.isclass(obj) and issubclass(obj, Configurable):
-                classes.setdefault(name, obj)
-    return classes
+        classes += [obj for obj in vars(module).values()
+                    if inspect.isclass(obj) and issubclass(obj, Configurable)]
+    options = {}
+    for cls in classes:
+        options.setdefault(cls.__name__, set()).update(cls.class_traits(config=True))
+    return options
 
 
 def check_config(config, source="config"):
     """Raise CourseConfigError for unknown sections/options or a setting the course needs but lacks."""
-    known = _configurable_classes()
+    known = _configurable_options()
     for section, options in config.items():
-        cls = known.get(section)
-        if cls is None:
+        if section not in known:
             raise CourseConfigError(f"{source}: unknown config section c.{section} (a typo?)")
-        allowed = cls.class_traits(config=True)
         for option in options:
-            if option not in allowed:
+            if option not in known[section]:
                 raise CourseConfigError(f"{source}: {section} has no option {option!r} (a typo?)")
     if not config.CourseDirectory.get("course_id"):
         raise CourseConfigError(f"{source}: c.CourseDirectory.course_id must be set")
