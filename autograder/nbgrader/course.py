@@ -16,7 +16,7 @@ import nbconvert.preprocessors
 from nbgrader import apps, auth, converters, exchange, plugins, preprocessors
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.validator import Validator
-from traitlets.config import Config, Configurable
+from traitlets.config import Configurable
 from traitlets.config.loader import PyFileConfigLoader
 
 from .feedback import ShortTracebacks
@@ -24,8 +24,6 @@ from .feedback import ShortTracebacks
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = Path(__file__).with_name("nbgrader_config.py")
 ASSIGNMENTS = ("sequence_models", "rnn", "lstm", "gru")
-
-log = logging.getLogger("autograder.nbgrader")
 
 
 def _put_interpreter_scripts_on_path():

@@ -17,8 +17,6 @@ from nbgrader.converters import GenerateAssignment
 from .course import (ASSIGNMENTS, DEFAULT_CONFIG, REPO_ROOT, CourseConfigError, course_directory,
                      load_course_config, run_step, validate_notebook)
 
-log = logging.getLogger("autograder.nbgrader.generate")
-
 
 def source_notebook(course_root, assignment, config):
     return Path(course_root) / config.CourseDirectory.source_directory / assignment / f"{assignment}.ipynb"
@@ -58,8 +56,11 @@ def main(argv=None):
     parser.add_argument("--course-root", default=str(REPO_ROOT),
                         help="directory holding solutions/ (exercises/ is written next to it)")
     parser.add_argument("--no-validate", action="store_true", help="skip executing the sources")
+    parser.add_argument("--verbose", action="store_true", help="show nbgrader's own warnings")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:  # "Removing existing assignment" and the like; errors still show
+        logging.getLogger("nbgrader").setLevel(logging.ERROR)
 
     unknown = sorted(set(args.assignments) - set(ASSIGNMENTS))
     if unknown:
