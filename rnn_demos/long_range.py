@@ -143,7 +143,10 @@ def run_comparison(config=SMALL, cache_dir=None, verbose=False):
                "mse": mse, "baseline_mse": BASELINE_MSE,
                "seconds": round(time.perf_counter() - started, 1)}
     cache_file.parent.mkdir(parents=True, exist_ok=True)
-    cache_file.write_text(json.dumps(results, indent=1))
+    # Write then rename, so that a build running in parallel never reads a half-written file.
+    partial = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
+    partial.write_text(json.dumps(results, indent=1))
+    os.replace(partial, cache_file)
     return results
 
 
