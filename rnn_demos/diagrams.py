@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Patch
 
-from rnn_demos.style import OKABE_ITO
+from rnn_demos.style import MODEL_COLOURS, OKABE_ITO
 
 SIGMOID_FILL = OKABE_ITO["orange"]
 TANH_FILL = OKABE_ITO["sky_blue"]
@@ -50,7 +50,7 @@ def _pointwise(ax, centre, text, radius=OP_RADIUS, fontsize=12):
 def _wire(ax, points, arrow=True, colour=WIRE_COLOUR, linewidth=1.6):
     """A polyline through `points`, with an arrow head at the last point when `arrow` is true."""
     xs, ys = zip(*points)
-    ax.add_line(Line2D(xs[:-1] + (xs[-1],), ys, color=colour, linewidth=linewidth, zorder=2,
+    ax.add_line(Line2D(xs, ys, color=colour, linewidth=linewidth, zorder=2,
                        solid_capstyle="round", solid_joinstyle="round"))
     if arrow:
         ax.add_patch(FancyArrowPatch(points[-2], points[-1], arrowstyle="-|>", mutation_scale=14,
@@ -95,7 +95,7 @@ def draw_unrolled_rnn(ax=None, steps=4):
     spacing = 2.2
     ax = _new_axes(ax, width=2.6 + 1.9 * steps, height=3.6)
     cell_size = (1.0, 0.8)
-    rnn_fill = OKABE_ITO["vermillion"]
+    recurrent_colour = MODEL_COLOURS["rnn"]
 
     # Folded form: one cell whose output feeds back into itself.
     folded = (0.0, 0.0)
@@ -104,9 +104,9 @@ def draw_unrolled_rnn(ax=None, steps=4):
     _wire(ax, [(0, 0.4), (0, 1.5)])
     _label(ax, (0, -1.8), r"$x_t$")
     _label(ax, (0, 1.8), r"$h_t$")
-    _junction(ax, (0, 0.95), colour=rnn_fill)
-    _wire(ax, [(0, 0.95), (0.9, 0.95), (0.9, 0.0), (0.5, 0.0)], colour=rnn_fill)
-    _label(ax, (1.0, 0.5), r"$W_{hh}$", ha="left", fontsize=11, colour=rnn_fill)
+    _junction(ax, (0, 0.95), colour=recurrent_colour)
+    _wire(ax, [(0, 0.95), (0.9, 0.95), (0.9, 0.0), (0.5, 0.0)], colour=recurrent_colour)
+    _label(ax, (1.0, 0.5), r"$W_{hh}$", ha="left", fontsize=11, colour=recurrent_colour)
     _label(ax, (2.1, 0.0), "=", fontsize=22)
 
     # Unrolled form: the same cell (same W_ih, W_hh, biases) at every step.
@@ -116,15 +116,15 @@ def draw_unrolled_rnn(ax=None, steps=4):
     for step in range(1, steps + 1):
         x = first_x + (step - 1) * spacing
         _layer(ax, (x, 0.0), r"$\tanh$", TANH_FILL, size=cell_size)
-        _wire(ax, [(previous_right, 0.0), (x - 0.5, 0.0)], colour=rnn_fill)
-        _label(ax, ((previous_right + x - 0.5) / 2, 0.28), r"$W_{hh}$", fontsize=11, colour=rnn_fill)
+        _wire(ax, [(previous_right, 0.0), (x - 0.5, 0.0)], colour=recurrent_colour)
+        _label(ax, ((previous_right + x - 0.5) / 2, 0.28), r"$W_{hh}$", fontsize=11, colour=recurrent_colour)
         _wire(ax, [(x, -1.5), (x, -0.4)])
         _label(ax, (x + 0.32, -0.95), r"$W_{ih}$", fontsize=11)
         _label(ax, (x, -1.8), f"$x_{{{step}}}$")
         _wire(ax, [(x, 0.4), (x, 1.5)])
         _label(ax, (x, 1.8), f"$h_{{{step}}}$")
         previous_right = x + 0.5
-    _wire(ax, [(previous_right, 0.0), (previous_right + 0.7, 0.0)], colour=rnn_fill)
+    _wire(ax, [(previous_right, 0.0), (previous_right + 0.7, 0.0)], colour=recurrent_colour)
     _label(ax, (previous_right + 0.75, 0.0), r"$\cdots$", ha="left")
     _label(ax, (first_x + (steps - 1) * spacing / 2, -2.45),
            r"every step: $h_t = \tanh(x_t W_{ih}^\top + b_{ih} + h_{t-1} W_{hh}^\top + b_{hh})$"
@@ -139,7 +139,7 @@ def draw_lstm_cell(ax=None):
     """An LSTM cell: cell state along the top, gates f, i, g, o fed by [h_{t-1}, x_t] along the bottom."""
     ax = _new_axes(ax, width=8.0, height=6.0)
     top, bus = 6.0, 0.8
-    cell_colour = OKABE_ITO["blue"]
+    cell_colour = MODEL_COLOURS["lstm"]
     _background(ax, (0.4, 0.2), (9.4, 6.8))
 
     forget, input_, candidate, output = (2.2, 2.4), (3.6, 2.4), (5.2, 2.4), (6.8, 2.4)
@@ -201,7 +201,7 @@ def draw_gru_cell(ax=None):
     """A GRU cell: hidden state along the top, gates r, z and the candidate n fed from the bottom."""
     ax = _new_axes(ax, width=8.4, height=6.0)
     top, bus = 6.0, 0.8
-    hidden_colour = OKABE_ITO["green"]
+    hidden_colour = MODEL_COLOURS["gru"]
     _background(ax, (0.3, 0.2), (10.4, 6.8))
 
     update, reset = (2.2, 2.4), (3.6, 2.4)
