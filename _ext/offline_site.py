@@ -1,7 +1,8 @@
 """Sphinx extension that keeps the built site self-contained (no request leaves the reader's machine).
 
-- Serves `static/widgets_require_paths.js` as `_static/widgets_require_paths.js` (listed in
-  `nb_ipywidgets_js` in _config.yml, between require.js and the widget manager).
+- Serves the two scripts in `static/` from `_static/` (listed in `nb_ipywidgets_js` in _config.yml,
+  between require.js and the widget manager): widgets_require_paths.js lets the widget manager find its
+  fonts on the site, widgets_mathjax3.js lets it typeset widget labels with MathJax 3.
 - Stops sphinx-thebe from adding its loader to every page. Jupyter Book always loads sphinx-thebe, whose
   loader points at unpkg.com; this course has no live-code button, and Sphinx 7.4 writes the loader's
   inline `const THEBE_JS_URL` twice (an asset added after the builder starts is added again with the
