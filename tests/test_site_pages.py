@@ -1,5 +1,6 @@
-"""The built site, page by page, in headless Chromium: built, navigable in lecture order, clean console,
-nothing fetched from another host, math typeset by the site's own MathJax, widgets rendered."""
+"""The built site: every page of _toc.yml built and in the sidebar in lecture order; in headless Chromium
+every page loads with a clean console, fetches nothing from another host, has its math typeset by the
+site's own MathJax and its widgets rendered; no built file refers to another host for what it loads."""
 from __future__ import annotations
 
 import re
@@ -81,6 +82,24 @@ def test_math_comes_from_the_sites_own_mathjax(open_page, site_url):
             assert sources and all(src.startswith(urljoin(site_url, "vendor/mathjax/")) for src in sources)
             return
     pytest.fail("no page of the book has typeset math")
+
+
+# Markup that makes the browser fetch something at once (unlike <a href>): a remote URL in it is a request
+# leaving the machine on every visit, whether or not the browser test visits that page.
+REMOTE_RESOURCE_TAG = re.compile(
+    r"<(?:script|link|img|iframe|source|video|audio|embed|object)\b[^>]*?\b(?:src|href|data)=[\"']?((?:https?:)?//[^\"' >]+)",
+    re.IGNORECASE)
+REMOTE_CSS_URL = re.compile(r"(?:url\(|@import)\s*[\"']?((?:https?:)?//[^\"') ;]+)", re.IGNORECASE)
+
+
+def test_no_built_page_or_stylesheet_loads_from_another_host(site_dir):
+    remote = {}
+    for path in [*site_dir.rglob("*.html"), *site_dir.rglob("*.css")]:
+        pattern = REMOTE_RESOURCE_TAG if path.suffix == ".html" else REMOTE_CSS_URL
+        urls = sorted(set(pattern.findall(path.read_text(encoding="utf-8", errors="replace"))))
+        if urls:
+            remote[str(path.relative_to(site_dir))] = urls
+    assert not remote, f"files of the site that load from another host: {remote}"
 
 
 def test_vendor_has_nothing_left_to_do_once_the_site_is_built(site_dir):
