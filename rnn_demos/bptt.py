@@ -96,16 +96,19 @@ def rnn_backward(inputs, states, weights, grad_states, activation="tanh"):
         grad_W_hh = torch.zeros_like(weights.W_hh)
         grad_bias = torch.zeros_like(weights.b_ih)
         totals = torch.zeros_like(grad_states)
-        from_later = torch.zeros_like(states[0])  # (delta_{t+1} * act'(a_{t+1})) W_hh
+        # The part of delta_t that comes from later steps: e_{t+1} W_hh.
+        from_later = torch.zeros_like(states[0])
         for t in range(steps, 0, -1):
             delta = grad_states[t - 1] + from_later
             totals[t - 1] = delta
-            pre_activation = delta * activation_derivative(states[t], activation)
+            slope = activation_derivative(states[t], activation)
+            pre_activation = delta * slope  # e_t = dL/da_t
             grad_W_ih += pre_activation.T @ inputs[t - 1]
             grad_W_hh += pre_activation.T @ states[t - 1]
             grad_bias += pre_activation.sum(dim=0)
             from_later = pre_activation @ weights.W_hh
-    return RNNGradients(grad_W_ih, grad_W_hh, grad_bias, grad_bias.clone(), from_later, totals)
+    return RNNGradients(W_ih=grad_W_ih, W_hh=grad_W_hh, b_ih=grad_bias,
+                        b_hh=grad_bias.clone(), h0=from_later, hidden=totals)
 
 
 def step_jacobian(hidden, W_hh, activation="tanh"):
