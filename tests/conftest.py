@@ -12,9 +12,13 @@ import threading
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 from book_toc import book_root as _book_root
 
@@ -103,7 +107,7 @@ class PageVisit:
     Requests to other hosts are aborted before they leave the machine and listed in external_requests.
     """
 
-    page: object  # playwright.sync_api.Page
+    page: Page
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     external_requests: list[str] = field(default_factory=list)

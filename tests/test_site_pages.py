@@ -43,7 +43,12 @@ def test_every_toc_page_is_built(site_dir):
 def test_index_opens_the_course_and_lists_every_page_in_toc_order(open_page, site_url, site_dir):
     assert (site_dir / "index.html").is_file()
     visit = open_page("index.html")
-    assert visit.page.url == page_url(site_url, TOC_PAGES[0]), "index.html should lead to the root page"
+    root_url = page_url(site_url, TOC_PAGES[0])
+    try:
+        visit.page.wait_for_url(root_url, timeout=10_000)
+    except PlaywrightTimeoutError:
+        pytest.fail(f"index.html should lead to the root page {root_url}, the browser is at {visit.page.url}")
+    visit.wait_for_mathjax()
     nav_links = [link.split("#")[0] for link in visit.page.evaluate(NAV_LINKS_JS)]
     expected = [page_url(site_url, docname) for docname in TOC_PAGES]
     assert nav_links == expected, "the sidebar should list every page of _toc.yml, in its order"
