@@ -77,6 +77,16 @@ def test_page_works_offline_with_typeset_math_and_no_console_error(open_page, do
     assert not problems, f"{docname}.html:\n" + "\n".join(problems)
 
 
+def test_search_works_offline(open_page):
+    # The word is taken from the root page's title, so it is in the search index whatever the chapters say.
+    visit = open_page(f"{TOC_PAGES[0]}.html")
+    word = max(re.findall(r"[A-Za-z]{4,}", visit.page.title().split("\u2014")[0]), key=len)
+    search = open_page(f"search.html?q={word}")
+    results = search.page.locator("#search-results li")
+    results.first.wait_for(timeout=15_000)
+    assert results.count() >= 1 and not search.problems(), search.problems()
+
+
 def test_math_comes_from_the_sites_own_mathjax(open_page, site_url):
     """Guards the math test above: at least one page has math, typeset by /vendor/mathjax."""
     for docname in TOC_PAGES:
