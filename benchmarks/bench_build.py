@@ -15,6 +15,7 @@ Exits non-zero when a build fails (a timing of a failed build means nothing).
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,8 @@ SITE_ASSETS = Path("_build") / "site_assets"  # html_extra_path in _config.yml, 
 # Removed before the warm build: everything a build writes except the execution cache and the assets.
 BUILD_OUTPUTS = ["html", ".doctrees", "jupyter_execute"]
 GOALS_S = {"cold": 180.0, "warm": 20.0}
+EXECUTED = re.compile(r"(\S+): Executed notebook in ([0-9.]+) seconds")
+SLOWEST_SHOWN = 5
 
 
 class BuildFailed(RuntimeError):
@@ -39,7 +42,8 @@ def working_tree_files(book: Path) -> list[Path]:
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
         cwd=book, check=True, capture_output=True, text=True,
     ).stdout
-    return [Path(name) for name in listing.split("\0") if name and (book / name).is_file()]
+    files = [Path(name) for name in listing.split("\0") if name and (book / name).is_file()]
+    return [path for path in files if path.parts[0] != "_build"]  # a cold build starts with no cache
 
 
 def copy_book(book: Path, destination: Path) -> None:
@@ -66,6 +70,12 @@ def timed_build(book: Path, label: str, log_dir: Path) -> float:
     return elapsed
 
 
+def execution_times(log: Path, book: Path) -> dict[str, float]:
+    """Seconds myst-nb spent executing each page, from a build log."""
+    return {str(Path(page).relative_to(book)): float(seconds)
+            for page, seconds in EXECUTED.findall(log.read_text())}
+
+
 def report(label: str, seconds: float) -> str:
     goal = GOALS_S.get(label)
     if goal is None:
@@ -85,6 +95,7 @@ def main() -> None:
     try:
         copy_book(args.book.resolve(), book)
         timings = {"cold": timed_build(book, "cold", scratch)}
+        executed = execution_times(scratch / "build_cold.log", book)
         for output in BUILD_OUTPUTS:
             shutil.rmtree(book / "_build" / output, ignore_errors=True)
         timings["warm"] = timed_build(book, "warm", scratch)
@@ -96,6 +107,9 @@ def main() -> None:
     print(f"jupyter-book build -W -n --keep-going, {args.book.resolve()} copied to a scratch folder")
     for label, seconds in timings.items():
         print(report(label, seconds))
+    slowest = sorted(executed.items(), key=lambda item: -item[1])[:SLOWEST_SHOWN]
+    print(f"cold: {len(executed)} pages executed in {sum(executed.values()):.1f} s; slowest: "
+          + ", ".join(f"{page} {seconds:.1f} s" for page, seconds in slowest))
     if args.keep:
         print(f"scratch copy and logs kept in {scratch}")
 
