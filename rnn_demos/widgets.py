@@ -98,7 +98,9 @@ def make_control(control):
 
 
 def _frame_image(png):
-    return widgets.Image(value=png, format="png", layout={"max_width": "100%"})
+    # At its own pixel width: a widget box would otherwise stretch the image to the width of the page.
+    width = int.from_bytes(png[16:20], "big")  # from the PNG header (IHDR)
+    return widgets.Image(value=png, format="png", layout={"width": f"{width}px", "max_width": "100%"})
 
 
 def _nested_stack(demo, knobs, chosen):

@@ -152,3 +152,104 @@ def test_show_cell_gradients_with_an_lstm_cell(capsys):
     expected = gradients.cell_gradient_norms(lambda x, state: cell(x, state), 3, 4, steps=10, cell_state=True)
     np.testing.assert_allclose(norms, expected)
     assert "Image" in capsys.readouterr().out  # outside IPython, display() prints the object's repr
+
+
+# ----- live in a running Jupyter (JupyterLab 4 and Notebook 7), driven by headless Chromium -----
+
+@pytest.fixture
+def jupyter_server(tmp_path):
+    """A Jupyter server (JupyterLab and Notebook 7 front ends) on 127.0.0.1, serving a one-cell notebook."""
+    import os
+    import secrets
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("from rnn_demos.widgets import rnn_demo, show\nshow(rnn_demo())")]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, tmp_path / "demo.ipynb")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    token = secrets.token_hex(16)
+    environment = {key: value for key, value in os.environ.items() if key != "RNN_DEMOS_MODE"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}", "--LabApp.news_url=",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, "the Jupyter server exited at start-up"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the Jupyter server did not start within 60 s"
+                time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}", token
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def run_first_cell_until(page, selector, attempts=4):
+    """Shift+Enter in the first cell until `selector` appears (the kernel may still be starting)."""
+    for _ in range(attempts):
+        page.locator(".jp-Cell .jp-InputArea-editor").first.click()
+        page.keyboard.press("Shift+Enter")
+        try:
+            page.wait_for_selector(selector, timeout=20_000)
+            return
+        except Exception:  # playwright's TimeoutError: run the cell again
+            pass
+    pytest.fail(f"{selector} never appeared after running the cell {attempts} times")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("front_end", ["lab/tree", "notebooks"])
+def test_live_demo_redraws_in_a_running_notebook(browser, jupyter_server, front_end):
+    import statistics
+    import time
+
+    base_url, token = jupyter_server
+    context = browser.new_context()
+    page = context.new_page()
+    console_errors, external = [], []
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+    page.on("request", lambda request: external.append(request.url)
+            if not request.url.startswith((base_url, "data:", "blob:")) else None)
+    try:
+        page.goto(f"{base_url}/{front_end}/demo.ipynb?token={token}")
+        run_first_cell_until(page, f".{widgets.DEMO_CLASS}-live img")
+        image = page.locator(f".{widgets.DEMO_CLASS} img")
+        slider = page.locator(f".{widgets.DEMO_CLASS} .noUi-target").first
+        handle = page.locator(f".{widgets.DEMO_CLASS} .noUi-handle").first
+        dropdown = page.locator(f".{widgets.DEMO_CLASS} select").first
+        round_trips = []
+        # Mouse clicks on the slider's track (Notebook 7 keeps arrow keys for its own shortcuts) and the dropdown.
+        moves = [("slider", 0.95), ("dropdown", 1), ("slider", 0.05), ("dropdown", 2), ("slider", 0.5)]
+        for control, target in moves:
+            before = image.get_attribute("src")
+            start = time.perf_counter()
+            if control == "slider":
+                box = slider.bounding_box()
+                position = handle.get_attribute("aria-valuenow")
+                page.mouse.click(box["x"] + target * box["width"], box["y"] + box["height"] / 2)
+                assert handle.get_attribute("aria-valuenow") != position, "the click did not move the slider"
+            else:
+                dropdown.select_option(index=target)
+            page.wait_for_function("([selector, old]) => document.querySelector(selector).src !== old",
+                                   arg=[f".{widgets.DEMO_CLASS} img", before], timeout=20_000)
+            round_trips.append(1000 * (time.perf_counter() - start))
+        print(f"{front_end}: control move to new figure, median {statistics.median(round_trips):.0f} ms "
+              f"over {len(round_trips)} moves")
+        assert console_errors == [] and external == []
+    finally:
+        context.close()
