@@ -241,8 +241,10 @@ def test_live_demo_redraws_in_a_running_notebook(browser, jupyter_server, front_
             if control == "slider":
                 box = slider.bounding_box()
                 position = handle.get_attribute("aria-valuenow")
-                page.mouse.click(box["x"] + target * box["width"], box["y"] + box["height"] / 2)
-                assert handle.get_attribute("aria-valuenow") != position, "the click did not move the slider"
+                slider.click(position={"x": target * box["width"], "y": box["height"] / 2})  # scrolls into view
+                page.wait_for_function("([selector, old]) => document.querySelector(selector)"
+                                       ".getAttribute('aria-valuenow') !== old",
+                                       arg=[f".{widgets.DEMO_CLASS} .noUi-handle", position], timeout=5_000)
             else:
                 dropdown.select_option(index=target)
             page.wait_for_function("([selector, old]) => document.querySelector(selector).src !== old",
