@@ -51,7 +51,8 @@ def main():
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {load} "
           f"(other work on the machine slows every figure), torch threads {torch.get_num_threads()}")
-    print(f"{'demo':12s} {'median ms':>10s} {'min ms':>8s} {'max ms':>8s} {'frames':>7s}  goal <= {GOAL_MS:.0f} ms")
+    print(f"{'demo':12s} {'median ms':>10s} {'min ms':>8s} {'max ms':>8s} {'frames':>7s}  "
+          f"goal <= {GOAL_MS:.0f} ms")
     for name, make_demo in widgets.DEMOS.items():
         demo = make_demo()
         widgets.render_frame(demo)  # warm-up: fonts, mathtext cache

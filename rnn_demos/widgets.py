@@ -82,7 +82,8 @@ def figure_png(figure, dpi=FRAME_DPI, compact=True):
     figure.savefig(buffer, format="png", dpi=dpi)
     if not compact:
         return buffer.getvalue()
-    palette = PILImage.open(buffer).convert("RGB").quantize(colors=PALETTE_COLOURS, method=PILImage.Quantize.FASTOCTREE)
+    palette = PILImage.open(buffer).convert("RGB").quantize(colors=PALETTE_COLOURS,
+                                                            method=PILImage.Quantize.FASTOCTREE)
     output = io.BytesIO()
     palette.save(output, format="png", optimize=True)
     return output.getvalue()
@@ -111,7 +112,7 @@ def _nested_stack(demo, knobs, chosen):
     control, knob = demo.controls[depth], knobs[depth]
     stack = widgets.Stack(children=[_nested_stack(demo, knobs, {**chosen, control.name: value})
                                     for value in control.values],
-                          selected_index=knob.value)
+                          selected_index=knob.index)
     widgets.jslink((knob, "index"), (stack, "selected_index"))
     return stack
 
@@ -176,7 +177,7 @@ def _started_by_book_build():
 
 
 def is_build_command(arguments):
-    """Whether a command line runs a book build: `jupyter-book ...`, `python .../jb ...`, `python -m sphinx ...`."""
+    """Whether a command line runs a book build: `jupyter-book ...`, `.../jb ...` or `python -m sphinx ...`."""
     programs = {os.path.basename(argument) for argument in arguments[:2]}
     module = arguments[arguments.index("-m") + 1] if "-m" in arguments[:-1] else None
     return bool(programs & set(BUILD_PROGRAMS)) or module in BUILD_MODULES
@@ -277,14 +278,18 @@ def draw_latent_influence(recurrent_weight):
     figure, (ax,) = _figure()
     influence = np.abs(gradients.latent_influence(recurrent_weight, LATENT_HORIZON))
     lags = np.arange(1, LATENT_HORIZON + 1)
-    ax.plot(lags, influence, color=OKABE_ITO["vermillion"], marker=".", label=f"latent state, a = {recurrent_weight}")
+    ax.plot(lags, influence, color=OKABE_ITO["vermillion"], marker=".",
+            label=f"latent state, a = {recurrent_weight}")
     ax.plot(lags, np.where(lags <= 4, 1.0, NORM_LIMITS[0]), color=OKABE_ITO["blue"], drawstyle="steps-mid",
             linestyle="--", label="AR(4): nothing beyond the window")
     _log_y(ax, 1e-8, 1e8)
     ax.set_xlim(0, LATENT_HORIZON)
     ax.set_xlabel("lag $k$ (time steps back)")
     ax.set_ylabel(r"$|\partial \hat x_{t+1} / \partial x_{t+1-k}|$")
-    regime = "vanishes" if abs(recurrent_weight) < 1 else ("explodes" if abs(recurrent_weight) > 1 else "stays put")
+    if abs(recurrent_weight) == 1:
+        regime = "stays put"
+    else:
+        regime = "vanishes" if abs(recurrent_weight) < 1 else "explodes"
     ax.set_title(f"influence $= a^{{k-1}}$: {regime}")
     ax.legend(loc="upper left", fontsize=8)
     return figure
@@ -292,7 +297,8 @@ def draw_latent_influence(recurrent_weight):
 
 def latent_state_demo():
     return Demo("A latent state remembers through its recurrent weight",
-                (_slider("recurrent_weight", "recurrent weight a", (0.5, 0.7, 0.9, 0.95, 1.0, 1.05, 1.1, 1.3), 0.9),),
+                (_slider("recurrent_weight", "recurrent weight a",
+                         (0.5, 0.7, 0.9, 0.95, 1.0, 1.05, 1.1, 1.3), 0.9),),
                 draw_latent_influence)
 
 
@@ -351,7 +357,8 @@ def draw_clipping(learning_rate, max_norm):
 def clipping_demo():
     return Demo("Gradient descent next to a cliff, with and without clipping", (
         _slider("learning_rate", "learning rate", (0.1, 0.25, 0.5, 1.0), 0.25),
-        Control("max_norm", "clip gradient norm at", (("no clipping", None), ("4", 4.0), ("1", 1.0), ("0.25", 0.25)),
+        Control("max_norm", "clip gradient norm at",
+                (("no clipping", None), ("4", 4.0), ("1", 1.0), ("0.25", 0.25)),
                 None, kind="dropdown"),
     ), draw_clipping)
 

@@ -77,7 +77,8 @@ def test_every_control_value_shows_another_frame(static_demos, name):
                 continue
             moved = list(start)
             moved[position] = index
-            assert embedded.shown_frame(moved) != shown, f"{name}: moving {control.name} to {index} shows the same frame"
+            assert embedded.shown_frame(moved) != shown, \
+                f"{name}: moving {control.name} to {index} shows the same frame"
 
 
 @pytest.mark.parametrize("name", DEMO_NAMES)
