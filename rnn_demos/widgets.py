@@ -8,8 +8,8 @@ that returns a matplotlib figure. Two thin presenters show it:
   `ipywidgets.Stack`s whose `selected_index` is `jslink`-ed to the controls, so that the page keeps
   working in a browser with no kernel (the widget state is saved in the notebook and the built HTML).
 
-`show(demo)` picks one: static when the page is executed by a book build, live otherwise;
-the environment variable RNN_DEMOS_MODE=live|static overrides that choice.
+`show(demo)` picks one from the environment variable RNN_DEMOS_MODE=live|static, live when unset; the
+book build sets it to static (_ext/static_demos.py).
 """
 import io
 import itertools
@@ -31,8 +31,6 @@ FRAME_DPI = 90
 PALETTE_COLOURS = 32
 DEMO_CLASS = "rnn-gradient-demo"
 MODES = ("live", "static")
-BUILD_PROGRAMS = ("jupyter-book", "jb", "sphinx-build")
-BUILD_MODULES = ("jupyter_book", "sphinx", "sphinx.cmd.build")
 
 
 @dataclass(frozen=True)
@@ -145,42 +143,11 @@ def _demo_box(demo, knobs, view, mode):
 
 
 def display_mode():
-    """"live" or "static": RNN_DEMOS_MODE if set, else static inside a book build, else live."""
-    mode = os.environ.get("RNN_DEMOS_MODE", "").strip().lower()
-    if mode:
-        if mode not in MODES:
-            raise ValueError(f"RNN_DEMOS_MODE must be one of {MODES}, got {mode!r}")
-        return mode
-    return "static" if _started_by_book_build() else "live"
-
-
-def _started_by_book_build():
-    """True when an ancestor process is jupyter-book or sphinx (the build starts the page's kernel).
-
-    Reads /proc, so it answers False where there is none (macOS, Windows): set RNN_DEMOS_MODE there.
-    """
-    pid = os.getppid()
-    for _ in range(8):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as file:
-                arguments = file.read().decode(errors="replace").split("\0")
-            with open(f"/proc/{pid}/stat") as file:
-                parent = int(file.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            return False
-        if is_build_command(arguments):
-            return True
-        if parent <= 1:
-            return False
-        pid = parent
-    return False
-
-
-def is_build_command(arguments):
-    """Whether a command line runs a book build: `jupyter-book ...`, `.../jb ...` or `python -m sphinx ...`."""
-    programs = {os.path.basename(argument) for argument in arguments[:2]}
-    module = arguments[arguments.index("-m") + 1] if "-m" in arguments[:-1] else None
-    return bool(programs & set(BUILD_PROGRAMS)) or module in BUILD_MODULES
+    """"live" or "static": RNN_DEMOS_MODE if set (the book build sets static), else live."""
+    mode = os.environ.get("RNN_DEMOS_MODE", "live").strip().lower()
+    if mode not in MODES:
+        raise ValueError(f"RNN_DEMOS_MODE must be one of {MODES}, got {mode!r}")
+    return mode
 
 
 def show(demo, mode=None):
