@@ -200,6 +200,24 @@ def run_first_cell_until(page, selector, attempts=4):
     pytest.fail(f"{selector} never appeared after running the cell {attempts} times")
 
 
+def click_slider_until_it_moves(page, slider, handle, x, y, attempts=3):
+    """Click the slider's track at (x, y); click again if the handle did not move (on a loaded machine the
+    first click can land before the slider listens)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    position = handle.get_attribute("aria-valuenow")
+    for _ in range(attempts):
+        slider.click(position={"x": x, "y": y})  # scrolls into view
+        try:
+            page.wait_for_function("([selector, old]) => document.querySelector(selector)"
+                                   ".getAttribute('aria-valuenow') !== old",
+                                   arg=[f".{widgets.DEMO_CLASS} .noUi-handle", position], timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            pass
+    pytest.fail(f"{attempts} clicks on the slider's track did not move it from {position}")
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.parametrize("front_end", ["lab/tree", "notebooks"])
@@ -229,11 +247,7 @@ def test_live_demo_redraws_in_a_running_notebook(browser, jupyter_server, front_
             start = time.perf_counter()
             if control == "slider":
                 box = slider.bounding_box()
-                position = handle.get_attribute("aria-valuenow")
-                slider.click(position={"x": target * box["width"], "y": box["height"] / 2})  # scrolls into view
-                page.wait_for_function("([selector, old]) => document.querySelector(selector)"
-                                       ".getAttribute('aria-valuenow') !== old",
-                                       arg=[f".{widgets.DEMO_CLASS} .noUi-handle", position], timeout=5_000)
+                click_slider_until_it_moves(page, slider, handle, target * box["width"], box["height"] / 2)
             else:
                 dropdown.select_option(index=target)
             page.wait_for_function("([selector, old]) => document.querySelector(selector).src !== old",
