@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.hidden import grade
-from autograder.nbgrader.course import ASSIGNMENTS, DEFAULT_CONFIG, REPO_ROOT, load_course_config
+from autograder.nbgrader.course import ASSIGNMENTS, DEFAULT_CONFIG, REPO_ROOT, load_course_config, quiet_nbgrader_logs
 from autograder.nbgrader.grade_demo import notebook, set_up_course
 from autograder.nbgrader.grading import autograde_all, submission_path
 from autograder.nbgrader.submissions import solved_copy, strip_solution_markers, write_submission
@@ -80,6 +80,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per hidden check (best is shown)")
     args = parser.parse_args(argv)
+    quiet_nbgrader_logs()
     slow = time_hidden_checks(args.repeat)
     time_autograde()
     if slow:

@@ -7,7 +7,7 @@ import torch
 
 import reference_solutions as right
 from autograder.assess import assess
-from autograder.checks import CHECK_IDS, checks_of, run_check
+from autograder.checks import CHECK_IDS, checks_of
 from autograder.collect import collect
 from autograder.hidden import grade
 from autograder.tolerances import TOLERANCES, BPTT_MAX_REL_ERROR_FLOAT64, tolerance_for

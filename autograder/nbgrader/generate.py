@@ -15,7 +15,7 @@ from pathlib import Path
 from nbgrader.converters import GenerateAssignment
 
 from .course import (ASSIGNMENTS, DEFAULT_CONFIG, REPO_ROOT, CourseConfigError, course_directory,
-                     load_course_config, run_step, validate_notebook)
+                     load_course_config, quiet_nbgrader_logs, run_step, validate_notebook)
 
 
 def source_notebook(course_root, assignment, config):
@@ -60,7 +60,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not args.verbose:  # "Removing existing assignment" and the like; errors still show
-        logging.getLogger("nbgrader").setLevel(logging.ERROR)
+        quiet_nbgrader_logs()
 
     unknown = sorted(set(args.assignments) - set(ASSIGNMENTS))
     if unknown:
