@@ -14,7 +14,7 @@ import time
 
 import torch
 
-from rnn_demos import widgets
+from rnn_demos import demos, widgets
 
 GOAL_MS = 100.0
 
@@ -53,7 +53,7 @@ def main():
           f"(other work on the machine slows every figure), torch threads {torch.get_num_threads()}")
     print(f"{'demo':12s} {'median ms':>10s} {'min ms':>8s} {'max ms':>8s} {'frames':>7s}  "
           f"goal <= {GOAL_MS:.0f} ms")
-    for name, make_demo in widgets.DEMOS.items():
+    for name, make_demo in demos.DEMOS.items():
         demo = make_demo()
         widgets.render_frame(demo)  # warm-up: fonts, mathtext cache
         times_ms = [1000 * t for t in time_live_updates(demo, args.repeats)]

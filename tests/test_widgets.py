@@ -12,9 +12,9 @@ import torch
 from ipywidgets import embed
 from torch import nn
 
-from rnn_demos import gradients, widgets
+from rnn_demos import demos, gradients, widgets
 
-DEMO_NAMES = sorted(widgets.DEMOS)
+DEMO_NAMES = sorted(demos.DEMOS)
 
 
 def embedded_state(box):
@@ -60,7 +60,7 @@ class EmbeddedDemo:
 
 @pytest.fixture(scope="module")
 def static_demos():
-    return {name: (widgets.DEMOS[name](), widgets.static_widget(widgets.DEMOS[name]())) for name in DEMO_NAMES}
+    return {name: (demos.DEMOS[name](), widgets.static_widget(demos.DEMOS[name]())) for name in DEMO_NAMES}
 
 
 @pytest.mark.parametrize("name", DEMO_NAMES)
@@ -98,7 +98,7 @@ def test_static_demo_carries_its_css_class(static_demos):
 
 @pytest.mark.parametrize("name", ["rnn", "clipping", "lstm"])
 def test_live_widget_redraws_on_every_control(name):
-    demo = widgets.DEMOS[name]()
+    demo = demos.DEMOS[name]()
     box = widgets.live_widget(demo)
     knobs = [child for child in box.children if hasattr(child, "index")]
     image = box.children[-1]
@@ -114,7 +114,7 @@ def test_live_widget_redraws_on_every_control(name):
 def test_display_mode_follows_the_environment(monkeypatch):
     monkeypatch.setenv("RNN_DEMOS_MODE", "static")
     assert widgets.display_mode() == "static"
-    assert f"{widgets.DEMO_CLASS}-static" in widgets.show(widgets.latent_state_demo())._dom_classes
+    assert f"{widgets.DEMO_CLASS}-static" in widgets.show(demos.latent_state_demo())._dom_classes
     monkeypatch.setenv("RNN_DEMOS_MODE", "Live")
     assert widgets.display_mode() == "live"
     monkeypatch.setenv("RNN_DEMOS_MODE", "kernel")
@@ -123,7 +123,7 @@ def test_display_mode_follows_the_environment(monkeypatch):
     monkeypatch.delenv("RNN_DEMOS_MODE")
     assert widgets.display_mode() == "live"
     with pytest.raises(ValueError, match="mode must be one of"):
-        widgets.show(widgets.latent_state_demo(), mode="fast")
+        widgets.show(demos.latent_state_demo(), mode="fast")
 
 
 def test_controls_reject_a_default_they_do_not_offer():
@@ -136,7 +136,7 @@ def test_controls_reject_a_default_they_do_not_offer():
 def test_show_cell_gradients_with_an_lstm_cell(capsys):
     torch.manual_seed(0)
     cell = nn.LSTMCell(3, 4)
-    norms = widgets.show_cell_gradients(lambda x, state: cell(x, state), 3, 4, steps=10, cell_state=True)
+    norms = demos.show_cell_gradients(lambda x, state: cell(x, state), 3, 4, steps=10, cell_state=True)
     assert norms.shape == (11,) and norms[0] == pytest.approx(1.0)
     expected = gradients.cell_gradient_norms(lambda x, state: cell(x, state), 3, 4, steps=10, cell_state=True)
     np.testing.assert_allclose(norms, expected)
@@ -158,7 +158,7 @@ def jupyter_server(tmp_path):
     import nbformat
 
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell("from rnn_demos.widgets import rnn_demo, show\nshow(rnn_demo())")]
+    notebook.cells = [nbformat.v4.new_code_cell("from rnn_demos.demos import rnn_demo\nfrom rnn_demos.widgets import show\nshow(rnn_demo())")]
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, tmp_path / "demo.ipynb")
     with socket.socket() as probe:

@@ -1,0 +1,274 @@
+"""The course's gradient demos: for each, its controls and the figure drawn for one setting of them.
+
+Each `*_demo()` returns a `rnn_demos.widgets.Demo`; `rnn_demos.widgets.show(demo)` presents it (live in a
+kernel, precomputed frames on the static site). The numbers come from `rnn_demos.gradients`,
+`rnn_demos.clipping` and `rnn_demos.sequence_models`; `show_cell_gradients` runs a student's own cell.
+"""
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
+
+from rnn_demos import clipping, gradients, sequence_models
+from rnn_demos.data import noisy_periodic_signal
+from rnn_demos.style import MODEL_COLOURS, OKABE_ITO, SERIES_COLOURS
+from rnn_demos.widgets import Control, Demo, figure_png
+
+NORM_LIMITS = (1e-12, 1e8)
+NORM_LABEL = r"$\|\partial h_T / \partial h_t\|$ (spectral norm)"
+DISTANCE_LABEL = "distance $T - t$ (time steps)"
+
+
+def _figure(width=6.4, height=3.4, columns=1):
+    # Fixed margins: a layout engine would double the drawing time of every frame.
+    figure = Figure(figsize=(width, height))
+    figure.subplots_adjust(left=0.14 / columns, right=0.98, bottom=0.16, top=0.88, wspace=0.35)
+    axes = figure.subplots(1, columns, squeeze=False)[0]
+    for ax in axes:
+        ax.set_prop_cycle(color=SERIES_COLOURS)
+        ax.grid(True, alpha=0.3)
+    return figure, axes
+
+
+SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _power_of_ten(value, _position=None):
+    """Tick label 10⁻³ in plain Unicode: mathtext tick labels took half the drawing time of a frame."""
+    return "10" + str(round(np.log10(value))).translate(SUPERSCRIPTS)
+
+
+def _log_y(ax, low, high):
+    ax.set_yscale("log")
+    ax.set_ylim(low, high)
+    ax.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))
+    ax.yaxis.set_minor_locator(NullLocator())  # 8 minor ticks per decade cost more to draw than the data
+
+
+def _norm_axes(ax, max_distance):
+    _log_y(ax, *NORM_LIMITS)
+    ax.set_xlim(0, max_distance)
+    ax.axhline(1.0, color=OKABE_ITO["black"], linewidth=0.8, linestyle=":")
+    ax.set_xlabel(DISTANCE_LABEL)
+    ax.set_ylabel(NORM_LABEL)
+
+
+def _plot_norms(ax, norms, **style):
+    """Norms against distance; zeros and underflow are drawn at the bottom of the axis."""
+    ax.plot(np.arange(len(norms)), np.clip(norms, NORM_LIMITS[0], NORM_LIMITS[1] * 10), **style)
+
+
+def _slider(name, label, values, default, fmt="{}"):
+    return Control(name, label, tuple((fmt.format(v), v) for v in values), default)
+
+
+# sequence models
+
+AR_HORIZON = 16
+
+
+def draw_ar_window(tau):
+    series = noisy_periodic_signal(1000, seed=0)
+    weights, _ = sequence_models.fit_autoregressive(series, tau)
+    influence = gradients.ar_influence(weights, AR_HORIZON)
+    figure, (ax,) = _figure()
+    lags = np.arange(1, AR_HORIZON + 1)
+    ax.bar(lags, np.abs(influence), color=OKABE_ITO["blue"], label=r"$|\partial \hat x_t / \partial x_{t-k}|$")
+    ax.axvspan(tau + 0.5, AR_HORIZON + 0.5, color=OKABE_ITO["orange"], alpha=0.15,
+               label="outside the window: exactly 0")
+    name = "first-order Markov model" if tau == 1 else f"AR({tau})"
+    ax.set_title(f"{name} fitted to a noisy periodic signal")
+    ax.set_xlim(0.5, AR_HORIZON + 0.5)
+    ax.set_ylim(0, 2.2)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("lag $k$ (time steps back)")
+    ax.set_ylabel("influence on the prediction")
+    ax.legend(loc="upper right", fontsize=8)
+    return figure
+
+
+def ar_window_demo():
+    return Demo("How far back does an autoregressive model look?",
+                (_slider("tau", "window τ", (1, 2, 3, 4, 6, 8, 12), 4),), draw_ar_window)
+
+
+LATENT_HORIZON = 60
+
+
+def draw_latent_influence(recurrent_weight):
+    figure, (ax,) = _figure()
+    influence = np.abs(gradients.latent_influence(recurrent_weight, LATENT_HORIZON))
+    lags = np.arange(1, LATENT_HORIZON + 1)
+    ax.plot(lags, influence, color=OKABE_ITO["vermillion"], marker=".",
+            label=f"latent state, a = {recurrent_weight}")
+    ax.plot(lags, np.where(lags <= 4, 1.0, NORM_LIMITS[0]), color=OKABE_ITO["blue"], drawstyle="steps-mid",
+            linestyle="--", label="AR(4): nothing beyond the window")
+    _log_y(ax, 1e-8, 1e8)
+    ax.set_xlim(0, LATENT_HORIZON)
+    ax.set_xlabel("lag $k$ (time steps back)")
+    ax.set_ylabel(r"$|\partial \hat x_{t+1} / \partial x_{t+1-k}|$")
+    if abs(recurrent_weight) == 1:
+        regime = "stays put"
+    else:
+        regime = "vanishes" if abs(recurrent_weight) < 1 else "explodes"
+    ax.set_title(f"influence $= a^{{k-1}}$: {regime}")
+    ax.legend(loc="upper left", fontsize=8)
+    return figure
+
+
+def latent_state_demo():
+    return Demo("A latent state remembers through its recurrent weight",
+                (_slider("recurrent_weight", "recurrent weight a",
+                         (0.5, 0.7, 0.9, 0.95, 1.0, 1.05, 1.1, 1.3), 0.9),),
+                draw_latent_influence)
+
+
+# RNN
+
+def draw_rnn_gradients(activation, spectral_radius, steps):
+    figure, (ax,) = _figure()
+    norms = gradients.rnn_gradient_norms(activation, spectral_radius, steps=steps)
+    _plot_norms(ax, norms, color=MODEL_COLOURS["rnn"], label=f"{activation}, spectral radius {spectral_radius}")
+    _norm_axes(ax, 100)
+    ax.set_title(f"vanilla RNN ({activation}), {steps} steps")
+    ax.legend(loc="upper right", fontsize=8)
+    return figure
+
+
+def rnn_demo():
+    return Demo("Gradient through time in a vanilla RNN", (
+        Control("activation", "activation", (("tanh", "tanh"), ("sigmoid", "sigmoid"), ("ReLU", "relu")),
+                "tanh", kind="dropdown"),
+        _slider("spectral_radius", "spectral radius of W_hh", (0.5, 0.9, 1.0, 1.5, 2.0, 4.0, 8.0, 12.0), 1.0),
+        _slider("steps", "sequence length T", (20, 50, 100), 50),
+    ), draw_rnn_gradients)
+
+
+CLIP_ITERATIONS = 20
+
+
+def draw_clipping(learning_rate, max_norm):
+    figure, (surface, progress) = _figure(width=7.6, height=3.2, columns=2)
+    grid = np.linspace(-2.5, 4.5, 1401)
+    loss, _ = clipping.cliff_loss_and_gradient(grid)
+    surface.plot(grid, loss, color=OKABE_ITO["black"], linewidth=1)
+    path = clipping.descend(clipping.CLIFF_FACE, learning_rate, CLIP_ITERATIONS, max_norm=max_norm)
+    path_loss, _ = clipping.cliff_loss_and_gradient(path)
+    shown = np.clip(path, grid[0], grid[-1])
+    colour = OKABE_ITO["blue"] if max_norm else OKABE_ITO["vermillion"]
+    surface.plot(shown, path_loss, marker="o", markersize=3, color=colour, linewidth=0.8)
+    outside = np.abs(path) > np.abs(shown) + 1e-9
+    if outside.any():
+        first = int(np.argmax(outside))
+        surface.annotate(f"thrown to w = {path[first]:.0f}", (shown[first], path_loss[first]),
+                         xytext=(0.05, 0.6), textcoords="axes fraction", fontsize=8,
+                         arrowprops={"arrowstyle": "->", "color": colour})
+    surface.set_xlabel("recurrent weight $w$")
+    surface.set_ylabel(r"loss $(h_T + 1)^2$")
+    surface.set_xlim(grid[0], grid[-1])
+    progress.plot(path_loss, color=colour, marker="o", markersize=3)
+    _log_y(progress, 1e-4, 10)
+    progress.set_xlabel("iteration")
+    progress.set_ylabel("loss (log scale)")
+    clip_text = f"clipped to norm {max_norm}" if max_norm else "no clipping"
+    figure.suptitle(f"learning rate {learning_rate}, {clip_text}", fontsize=10)
+    return figure
+
+
+def clipping_demo():
+    return Demo("Gradient descent next to a cliff, with and without clipping", (
+        _slider("learning_rate", "learning rate", (0.1, 0.25, 0.5, 1.0), 0.25),
+        Control("max_norm", "clip gradient norm at",
+                (("no clipping", None), ("4", 4.0), ("1", 1.0), ("0.25", 0.25)),
+                None, kind="dropdown"),
+    ), draw_clipping)
+
+
+# LSTM and GRU
+
+def draw_lstm_gradients(forget_bias, recurrent_scale, steps=60):
+    figure, (ax,) = _figure()
+    h_norms, c_norms = gradients.lstm_gradient_norms(forget_bias, recurrent_scale, steps=steps)
+    _plot_norms(ax, gradients.rnn_gradient_norms("tanh", recurrent_scale, steps=steps),
+                color=MODEL_COLOURS["rnn"], linestyle=":", label="tanh RNN, same recurrent scale")
+    _plot_norms(ax, h_norms, color=MODEL_COLOURS["lstm"], label=r"LSTM $\|\partial h_T/\partial h_t\|$")
+    _plot_norms(ax, c_norms, color=MODEL_COLOURS["lstm"], linestyle="--",
+                label=r"LSTM $\|\partial C_T/\partial C_t\|$ (cell state)")
+    _norm_axes(ax, steps)
+    forget = 1 / (1 + np.exp(-forget_bias))
+    ax.set_title(f"forget-gate bias {forget_bias} (f ≈ {forget:.2f} with zero input)")
+    ax.legend(loc="lower left", fontsize=8)
+    return figure
+
+
+def lstm_demo():
+    return Demo("The LSTM cell state carries the gradient when the forget gate stays open", (
+        _slider("forget_bias", "forget-gate bias", (-3.0, -1.0, 0.0, 1.0, 2.0, 3.0, 5.0), 1.0),
+        _slider("recurrent_scale", "recurrent weight scale", (0.5, 1.0, 2.0, 4.0), 1.0),
+    ), draw_lstm_gradients)
+
+
+def draw_gru_gradients(update_bias, recurrent_scale, steps=60):
+    figure, (ax,) = _figure()
+    _plot_norms(ax, gradients.rnn_gradient_norms("tanh", recurrent_scale, steps=steps),
+                color=MODEL_COLOURS["rnn"], linestyle=":", label="tanh RNN, same recurrent scale")
+    _plot_norms(ax, gradients.gru_gradient_norms(update_bias, recurrent_scale, steps=steps),
+                color=MODEL_COLOURS["gru"], label="GRU")
+    _norm_axes(ax, steps)
+    keep = 1 / (1 + np.exp(-update_bias))
+    ax.set_title(f"update-gate bias {update_bias} (z ≈ {keep:.2f}: share of h kept)")
+    ax.legend(loc="lower left", fontsize=8)
+    return figure
+
+
+def gru_demo():
+    return Demo("The GRU update gate decides how much gradient passes", (
+        _slider("update_bias", "update-gate bias", (-3.0, -1.0, 0.0, 1.0, 2.0, 3.0, 5.0), 1.0),
+        _slider("recurrent_scale", "recurrent weight scale", (0.5, 1.0, 2.0, 4.0), 1.0),
+    ), draw_gru_gradients)
+
+
+def draw_comparison(recurrent_scale, steps):
+    figure, (ax,) = _figure()
+    h_norms, c_norms = gradients.lstm_gradient_norms(2.0, recurrent_scale, steps=steps)
+    _plot_norms(ax, gradients.rnn_gradient_norms("tanh", recurrent_scale, steps=steps),
+                color=MODEL_COLOURS["rnn"], label="RNN (tanh)")
+    _plot_norms(ax, h_norms, color=MODEL_COLOURS["lstm"], label="LSTM, forget bias 2")
+    _plot_norms(ax, gradients.gru_gradient_norms(2.0, recurrent_scale, steps=steps),
+                color=MODEL_COLOURS["gru"], label="GRU, update bias 2")
+    _norm_axes(ax, 100)
+    ax.set_title(f"same recurrent scale {recurrent_scale}, {steps} steps")
+    ax.legend(loc="lower left", fontsize=8)
+    return figure
+
+
+def comparison_demo():
+    return Demo("RNN, LSTM and GRU side by side", (
+        _slider("recurrent_scale", "recurrent weight scale", (0.5, 1.0, 2.0, 3.0, 4.0), 1.0),
+        _slider("steps", "sequence length T", (20, 50, 100), 50),
+    ), draw_comparison)
+
+
+DEMOS = {
+    "ar_window": ar_window_demo, "latent_state": latent_state_demo, "rnn": rnn_demo, "clipping": clipping_demo,
+    "lstm": lstm_demo, "gru": gru_demo, "comparison": comparison_demo,
+}
+
+
+# ----- a student's own cell -----
+
+def show_cell_gradients(step, input_size, hidden_size, steps=50, seed=0, cell_state=False):
+    """Plot ||d h_T / d h_t|| against T - t for the student's `step(x_t, state) -> state`; return the norms.
+
+    `state` is h of shape (1, hidden_size), or the pair (h, c) when cell_state=True (an LSTM).
+    """
+    from IPython.display import Image, display
+
+    norms = gradients.cell_gradient_norms(step, input_size, hidden_size, steps=steps, seed=seed,
+                                          cell_state=cell_state)
+    figure, (ax,) = _figure()
+    _plot_norms(ax, norms, color=OKABE_ITO["purple"], marker=".", label="your cell")
+    _norm_axes(ax, steps)
+    ax.set_title(f"your cell: hidden size {hidden_size}, {steps} steps from a zero state")
+    ax.legend(loc="lower left", fontsize=8)
+    display(Image(figure_png(figure, dpi=90)))
+    return norms
