@@ -185,11 +185,20 @@ def clipping_demo():
 
 # LSTM and GRU
 
+GATE_BIASES = (-3.0, -1.0, 0.0, 1.0, 2.0, 3.0, 5.0)
+GATED_RECURRENT_SCALES = (0.5, 1.0, 2.0, 4.0)
+
+
+def _plot_rnn_reference(ax, recurrent_scale, steps):
+    """The tanh RNN's curve at the same recurrent scale, dotted, for the gated cells to be read against."""
+    _plot_norms(ax, gradients.rnn_gradient_norms("tanh", recurrent_scale, steps=steps),
+                color=MODEL_COLOURS["rnn"], linestyle=":", label="tanh RNN, same recurrent scale")
+
+
 def draw_lstm_gradients(forget_bias, recurrent_scale, steps=60):
     figure, (ax,) = _figure()
     h_norms, c_norms = gradients.lstm_gradient_norms(forget_bias, recurrent_scale, steps=steps)
-    _plot_norms(ax, gradients.rnn_gradient_norms("tanh", recurrent_scale, steps=steps),
-                color=MODEL_COLOURS["rnn"], linestyle=":", label="tanh RNN, same recurrent scale")
+    _plot_rnn_reference(ax, recurrent_scale, steps)
     _plot_norms(ax, h_norms, color=MODEL_COLOURS["lstm"], label=r"LSTM $\|\partial h_T/\partial h_t\|$")
     _plot_norms(ax, c_norms, color=MODEL_COLOURS["lstm"], linestyle="--",
                 label=r"LSTM $\|\partial C_T/\partial C_t\|$ (cell state)")
@@ -202,15 +211,14 @@ def draw_lstm_gradients(forget_bias, recurrent_scale, steps=60):
 
 def lstm_demo():
     return Demo("The LSTM cell state carries the gradient when the forget gate stays open", (
-        _slider("forget_bias", "forget-gate bias", (-3.0, -1.0, 0.0, 1.0, 2.0, 3.0, 5.0), 1.0),
-        _slider("recurrent_scale", "recurrent weight scale", (0.5, 1.0, 2.0, 4.0), 1.0),
+        _slider("forget_bias", "forget-gate bias", GATE_BIASES, 1.0),
+        _slider("recurrent_scale", "recurrent weight scale", GATED_RECURRENT_SCALES, 1.0),
     ), draw_lstm_gradients)
 
 
 def draw_gru_gradients(update_bias, recurrent_scale, steps=60):
     figure, (ax,) = _figure()
-    _plot_norms(ax, gradients.rnn_gradient_norms("tanh", recurrent_scale, steps=steps),
-                color=MODEL_COLOURS["rnn"], linestyle=":", label="tanh RNN, same recurrent scale")
+    _plot_rnn_reference(ax, recurrent_scale, steps)
     _plot_norms(ax, gradients.gru_gradient_norms(update_bias, recurrent_scale, steps=steps),
                 color=MODEL_COLOURS["gru"], label="GRU")
     _norm_axes(ax, steps)
@@ -222,8 +230,8 @@ def draw_gru_gradients(update_bias, recurrent_scale, steps=60):
 
 def gru_demo():
     return Demo("The GRU update gate decides how much gradient passes", (
-        _slider("update_bias", "update-gate bias", (-3.0, -1.0, 0.0, 1.0, 2.0, 3.0, 5.0), 1.0),
-        _slider("recurrent_scale", "recurrent weight scale", (0.5, 1.0, 2.0, 4.0), 1.0),
+        _slider("update_bias", "update-gate bias", GATE_BIASES, 1.0),
+        _slider("recurrent_scale", "recurrent weight scale", GATED_RECURRENT_SCALES, 1.0),
     ), draw_gru_gradients)
 
 

@@ -67,6 +67,14 @@ def latent_update(h, x, A, B):
     return nn.functional.linear(h, A) + nn.functional.linear(x, B)
 
 
+def _single_layer_forward(layer_class, x, h0, weights, batch_first):
+    """(output, h_n) of a one-layer nn.RNN or nn.GRU with these weights; h0 and h_n are (batch, hidden)."""
+    layer = _module_with_weights(layer_class, weights, batch_first=batch_first)
+    with torch.no_grad():
+        output, h_n = layer(x, h0[None])
+    return output, h_n[0]
+
+
 # ----- RNN -----
 
 def rnn_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity="tanh"):
@@ -77,10 +85,7 @@ def rnn_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity="tanh"):
 
 
 def rnn_forward(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
-    rnn = _module_with_weights(nn.RNN, (weight_ih, weight_hh, bias_ih, bias_hh), batch_first=batch_first)
-    with torch.no_grad():
-        output, h_n = rnn(x, h0[None])
-    return output, h_n[0]
+    return _single_layer_forward(nn.RNN, x, h0, (weight_ih, weight_hh, bias_ih, bias_hh), batch_first)
 
 
 def rnn_bptt(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_T):
@@ -196,7 +201,4 @@ def gru_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
 
 
 def gru_forward(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
-    gru = _module_with_weights(nn.GRU, (weight_ih, weight_hh, bias_ih, bias_hh), batch_first=batch_first)
-    with torch.no_grad():
-        output, h_n = gru(x, h0[None])
-    return output, h_n[0]
+    return _single_layer_forward(nn.GRU, x, h0, (weight_ih, weight_hh, bias_ih, bias_hh), batch_first)
