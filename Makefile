@@ -55,7 +55,7 @@ $(SITE_ASSETS)/vendor/require.js: $(NPM_STAMP)
 PACKAGE_HASH := _build/.rnn_demos.sha256
 
 book: venv vendor
-	@mkdir -p _build && cat rnn_demos/*.py rnn_demos/*/*.py | sha256sum > $(PACKAGE_HASH).new
+	@mkdir -p _build && cat rnn_demos/*.py | sha256sum > $(PACKAGE_HASH).new
 	@cmp -s $(PACKAGE_HASH).new $(PACKAGE_HASH) || (echo "rnn_demos changed: re-executing every page"; \
 	  rm -rf _build/.doctrees _build/.jupyter_cache _build/cache)
 	@mv $(PACKAGE_HASH).new $(PACKAGE_HASH)

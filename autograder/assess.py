@@ -1,16 +1,16 @@
 """Judge collected records against references computed here, and name the likely mistake.
 
 Needs only the records (plain data) and the check id: the inputs are rebuilt from each case's seed,
-the references come from torch.nn (rnn_demos.selfcheck.references), the tolerances from
+the references come from torch.nn (autograder.references), the tolerances from
 autograder.tolerances.
 """
 from dataclasses import dataclass
 
-from rnn_demos.selfcheck.diagnose import diagnose
+from autograder.diagnose import diagnose
 from autograder.tolerances import tolerance_for
-from rnn_demos.feedback import max_error
-from rnn_demos.selfcheck.outcome import expected_outcome, judge
-from rnn_demos.selfcheck.specs import SPECS
+from autograder.compare import max_error
+from autograder.outcome import expected_outcome, judge
+from autograder.specs import SPECS
 
 
 @dataclass(frozen=True)

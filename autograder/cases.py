@@ -1,15 +1,19 @@
 """The hidden inputs: sizes, seeds, dtypes and options of every hidden check.
 
-Two size sets: a rectangular one (input_size != hidden_size, so a transposed weight fails loudly) and a
+Every case's seed is derived from one term seed, which the instructor keeps in the course's grading
+configuration (`grading.json` in the course directory, outside this package); `DEFAULT_SEED` serves the
+demo and the tests. Two size sets: a rectangular one (input_size != hidden_size, so a transposed weight fails loudly) and a
 square one (so a transposed weight gives wrong values that the diagnosis can recognise).
 """
 import torch
 
-from rnn_demos.selfcheck.specs import Case
+from autograder.specs import Case
+
+DEFAULT_SEED = 1701
 
 SIZES = [
-    dict(seed=1701, steps=6, batch=3, input_size=5, hidden_size=7),
-    dict(seed=2718, steps=5, batch=2, input_size=4, hidden_size=4),
+    dict(steps=6, batch=3, input_size=5, hidden_size=7),
+    dict(steps=5, batch=2, input_size=4, hidden_size=4),
 ]
 DTYPES = (torch.float32, torch.float64)
 
@@ -30,12 +34,19 @@ OPTIONS = {
 DTYPE_FREE = ("lstm.lstm_param_count", "gru.parameter_counts")
 
 
-def hidden_cases(check_id, device):
+def hidden_cases(check_id, device, seed=DEFAULT_SEED):
+    """The hidden cases of `check_id` on `device`; `seed` is the term seed of the grading configuration."""
     cases = []
     dtypes = DTYPES[-1:] if check_id in DTYPE_FREE else DTYPES
-    for sizes in SIZES:
+    for index, sizes in enumerate(SIZES):
+        sizes = dict(sizes, seed=case_seed(seed, index))
         for dtype in dtypes:
             for options in OPTIONS.get(check_id, [{}]):
                 resolved = {k: sizes["steps"] if v == "steps" else v for k, v in options.items()}
                 cases.append(Case(dtype=dtype, device=device, options=resolved, **sizes))
     return cases
+
+
+def case_seed(term_seed, index):
+    """A case seed from the term seed: distinct per size set, unpredictable without the term seed."""
+    return (term_seed * 1_000_003 + 7919 * (index + 1)) % (2**31 - 1)

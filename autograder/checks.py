@@ -1,7 +1,7 @@
 """The registry of hidden checks: check id -> run the function on the hidden cases and judge it."""
 from autograder.assess import assess
 from autograder.collect import collect
-from rnn_demos.selfcheck.specs import SPECS
+from autograder.specs import SPECS
 
 CHECK_IDS = tuple(SPECS)
 

@@ -10,9 +10,9 @@ import numpy as np
 import torch
 
 from autograder.collect import CaseRecord
-from rnn_demos.feedback import OtherSnapshot, TensorSnapshot
-from rnn_demos.selfcheck.outcome import Observation
-from rnn_demos.selfcheck.specs import Case
+from autograder.compare import OtherSnapshot, TensorSnapshot
+from autograder.outcome import Observation
+from autograder.specs import Case
 
 FORMAT = "rnn-course-records/1"
 DTYPES = {str(dtype): dtype for dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64)}

@@ -21,7 +21,7 @@ from autograder.nbgrader.course import ASSIGNMENTS, DEFAULT_CONFIG, REPO_ROOT, l
 from autograder.nbgrader.grade_demo import notebook, set_up_course
 from autograder.nbgrader.grading import autograde_all, submission_path
 from autograder.nbgrader.submissions import solved_copy, strip_solution_markers, write_submission
-from rnn_demos.selfcheck import SPECS
+from autograder.specs import SPECS
 
 HIDDEN_TEST_BUDGET_S = 1.0
 

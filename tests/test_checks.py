@@ -11,9 +11,10 @@ from autograder.checks import CHECK_IDS, checks_of
 from autograder.collect import collect
 from autograder.hidden import grade
 from autograder.tolerances import TOLERANCES, BPTT_MAX_REL_ERROR_FLOAT64, tolerance_for
-from rnn_demos.feedback import OtherSnapshot, TensorSnapshot
-from rnn_demos.selfcheck import check, check_notebook, references
-from rnn_demos.selfcheck.specs import Case, SPECS
+from autograder.compare import OtherSnapshot, TensorSnapshot
+from autograder import references
+from autograder.selfcheck import check, check_notebook
+from autograder.specs import Case, SPECS
 
 ASSIGNMENTS = ("sequence_models", "rnn", "lstm", "gru")
 
@@ -225,7 +226,7 @@ def test_collected_records_are_plain_data_and_judged_without_the_function(check_
 
 def test_visible_inputs_are_public_and_differ_from_hidden_ones():
     from autograder.cases import hidden_cases
-    from rnn_demos.selfcheck import visible_cases
+    from autograder.selfcheck import visible_cases
     for check_id in CHECK_IDS:
         visible_seeds = {case.seed for case in visible_cases(check_id)}
         assert visible_seeds.isdisjoint({case.seed for case in hidden_cases(check_id, "cpu")})

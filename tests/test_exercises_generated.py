@@ -11,7 +11,7 @@ import pytest
 
 from autograder.nbgrader.course import ASSIGNMENTS, REPO_ROOT, load_course_config
 from autograder.nbgrader.generate import generate
-from rnn_demos.selfcheck import SPECS
+from autograder.specs import SPECS
 
 EXERCISES = REPO_ROOT / "exercises"
 SOLUTIONS = REPO_ROOT / "solutions"
@@ -71,8 +71,10 @@ def test_release_holds_no_solution_no_hidden_test_no_reference(assignment):
     text = (EXERCISES / assignment / f"{assignment}.ipynb").read_text()
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
         assert marker not in text
-    for forbidden in ("autograder", "references", "reference_solutions", "grade("):
+    for forbidden in ("autograder.hidden", "references", "reference_solutions", "grade("):
         assert forbidden not in text, f"exercises/{assignment} mentions {forbidden!r}"
+    imported = set(re.findall(r"autograder[.\w]*", text))
+    assert imported <= {"autograder.selfcheck"}, f"exercises/{assignment} imports {sorted(imported)}"
 
 
 def solution_lines(source):

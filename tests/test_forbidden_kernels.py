@@ -5,8 +5,8 @@ from torch import nn
 
 import reference_solutions as right
 from autograder.checks import run_check
-from rnn_demos.selfcheck.forbidden import refusing
-from rnn_demos.selfcheck import references
+from autograder.forbidden import refusing
+from autograder import references
 
 
 def _module(module_class, weights, **options):
@@ -111,7 +111,7 @@ def forget_gate_from_course_reference(x, h, W_if, W_hf, b_if, b_hf):
 
 
 def lstm_cell_from_course_kernels(x, state, *weights):
-    from rnn_demos.selfcheck import mistaken_kernels
+    from autograder import mistaken_kernels
     return mistaken_kernels.lstm_step(x, state, weights)
 
 
@@ -144,7 +144,7 @@ def test_framework_kernel_gets_no_credit_with_the_reason(check_id, fn, named):
 @pytest.mark.parametrize("check_id, fn, named", FORBIDDEN[:6], ids=[fn.__name__ for _, fn, _ in FORBIDDEN[:6]])
 def test_the_same_kernel_calls_are_right_answers(check_id, fn, named):
     """The refusal, not a wrong value, is what fails them: outside the checks they match the reference."""
-    from rnn_demos.selfcheck.specs import SPECS, Case
+    from autograder.specs import SPECS, Case
     spec = SPECS[check_id]
     inputs = spec.make_inputs(Case())
     torch.testing.assert_close(spec.call(fn, inputs), spec.expected(inputs), rtol=1e-12, atol=1e-12)
@@ -152,7 +152,7 @@ def test_the_same_kernel_calls_are_right_answers(check_id, fn, named):
 
 @pytest.mark.parametrize("check_id, fn, named", FORBIDDEN, ids=[fn.__name__ for _, fn, _ in FORBIDDEN])
 def test_visible_checks_refuse_the_same_kernels(check_id, fn, named):
-    from rnn_demos.selfcheck import check
+    from autograder.selfcheck import check
     with pytest.raises(AssertionError, match="no credit") as caught:
         check(check_id, fn)
     assert named in str(caught.value)

@@ -7,7 +7,7 @@
 - for checks that ask for a manual backward, torch.autograd.grad and Tensor.backward are refused and a
   saved-tensors hook refuses any autograd graph (torch.func transforms are refused by PyTorch itself
   under that hook);
-- the course's own reference and diagnosis kernels (rnn_demos.selfcheck.references and
+- the course's own reference and diagnosis kernels (autograder.references and
   .mistaken_kernels, whose defaults are the right equations) raise.
 The first refusal is kept in `.violation`, even when the student's code catches the exception.
 """
@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from rnn_demos.selfcheck import mistaken_kernels, references
+from autograder import mistaken_kernels, references
 
 COURSE_KERNEL_MODULES = (references, mistaken_kernels)
 

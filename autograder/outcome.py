@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import torch
 
-from rnn_demos.feedback import compare, snapshot, kind_name
-from rnn_demos.selfcheck.forbidden import refusing
-from rnn_demos.selfcheck.specs import layout_for
+from autograder.compare import compare, snapshot, kind_name
+from autograder.forbidden import refusing
+from autograder.specs import layout_for
 
 
 @dataclass(frozen=True)

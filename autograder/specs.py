@@ -11,8 +11,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from rnn_demos.feedback import OutputLayout
-from rnn_demos.selfcheck import references as ref
+from autograder.compare import OutputLayout
+from autograder import references as ref
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,16 @@
 """Visible self-checks for the exercise notebooks.
 
-    from rnn_demos.selfcheck import check, check_notebook
+    from autograder.selfcheck import check, check_notebook
     check("lstm.forget_gate", forget_gate)       # raises AssertionError saying what is wrong
     check_notebook("lstm", globals())            # runs every check whose function is defined
 
 The inputs are small and public (one fixed seed, float64 on the CPU); the references come from
 torch.nn modules (see references.py). Grading uses other, hidden inputs (package autograder).
 """
-from rnn_demos.feedback import Tolerance
-from rnn_demos.selfcheck.diagnose import diagnose
-from rnn_demos.selfcheck.outcome import expected_outcome, judge, observe
-from rnn_demos.selfcheck.specs import SPECS, Case, assignment_of, function_name
+from autograder.compare import Tolerance
+from autograder.diagnose import diagnose
+from autograder.outcome import expected_outcome, judge, observe
+from autograder.specs import SPECS, Case, assignment_of, function_name
 
 VISIBLE_TOLERANCE = Tolerance(rtol=1e-7, atol=1e-9)
 

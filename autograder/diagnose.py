@@ -11,9 +11,9 @@ from typing import Callable
 
 import torch
 
-from rnn_demos.selfcheck import mistaken_kernels as wk
-from rnn_demos.feedback import Tolerance, compare, snapshot
-from rnn_demos.selfcheck.specs import layout_for
+from autograder import mistaken_kernels as wk
+from autograder.compare import Tolerance, compare, snapshot
+from autograder.specs import layout_for
 
 LSTM_GATE_NAMES, GRU_GATE_NAMES = "ifgo", "rzn"
 
