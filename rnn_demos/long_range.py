@@ -9,7 +9,9 @@ a model has to beat; to beat it, the model must carry the first marked value acr
 keyed by the configuration. From the command line:
 
     python -m rnn_demos.long_range          # the small configuration the book page runs
-    python -m rnn_demos.long_range --full   # longer sequences, longer training (several minutes)
+    python -m rnn_demos.long_range --full   # lengths 10 to 200, longer training (10-15 minutes)
+
+The full run also writes its results to `FULL_RESULTS_FILE` (committed, read by the long-range chapter).
 """
 import argparse
 import hashlib
@@ -43,6 +45,7 @@ class AddingConfig:
 
 SMALL = AddingConfig()
 FULL = AddingConfig(lengths=(10, 25, 50, 100, 200), steps=2000, batch_size=128)
+FULL_RESULTS_FILE = Path(__file__).resolve().parents[1] / "book" / "comparison" / "adding_full.json"
 
 
 def make_adding_batch(batch_size, length, generator=None):
@@ -154,8 +157,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Train RNN, LSTM and GRU on the adding problem.")
     parser.add_argument("--full", action="store_true", help="longer sequences and training")
     parser.add_argument("--cache-dir", type=Path, default=None, help="where results are cached")
+    parser.add_argument("--output", type=Path, default=None,
+                        help=f"also write the results here (default with --full: {FULL_RESULTS_FILE})")
     args = parser.parse_args(argv)
     results = run_comparison(FULL if args.full else SMALL, args.cache_dir, verbose=True)
+    output = args.output or (FULL_RESULTS_FILE if args.full else None)
+    if output:
+        output.write_text(json.dumps(results, indent=1) + "\n")
+        print(f"results written to {output}")
     print(json.dumps({"lengths": results["lengths"], "mse": results["mse"],
                       "seconds": results["seconds"]}, indent=1))
 
