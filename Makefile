@@ -16,11 +16,12 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
-# Debian packages the tests need: a real browser for the site tests, bubblewrap for the sandbox.
+# Debian packages the tests need: a real browser for the site tests, bubblewrap for the sandbox, the
+# PostgreSQL server for the gradebook test (tests/pg_server.py starts it from /usr/lib/postgresql/*/bin).
 # Then a check that Playwright (from requirements.txt) drives that chromium, as tests/conftest.py does.
 system-deps: venv
-	@(command -v chromium && command -v bwrap) >/dev/null || (apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium bubblewrap)
+	@(command -v chromium && command -v bwrap && ls /usr/lib/postgresql/*/bin/initdb) >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium bubblewrap postgresql)
 	@$(PY) -c "from playwright.sync_api import sync_playwright as p; \
 	  c = p().start(); b = c.chromium.launch(executable_path='/usr/bin/chromium', args=['--no-sandbox', '--disable-gpu']); \
 	  print('playwright drives chromium', b.version); b.close(); c.stop()"
