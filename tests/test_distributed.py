@@ -1,0 +1,166 @@
+"""The Dask backend on real processes: a scheduler and two workers started with the `dask` command on
+loopback (and a LocalCluster), grading a batch with the stand-in grader of grading_standin.py."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.grading.distributed import grade_on_dask
+from grading_standin import StandInJob, expected_result, grade_one, read_events
+
+TESTS_DIR = Path(__file__).resolve().parent
+DASK = str(Path(sys.executable).with_name("dask"))
+
+
+def _key(result):
+    return result.student, result.assignment
+
+
+def _batch(n, events_file, seconds=0.3):
+    assignments = ("rnn", "lstm", "gru")
+    return [StandInJob(f"student{i:02d}", assignments[i % 3], seconds=seconds, events_file=str(events_file))
+            for i in range(n)]
+
+
+class DaskCluster:
+    """A `dask scheduler` and `dask worker` processes on 127.0.0.1, stopped by close()."""
+
+    def __init__(self, folder, workers, allowed_failures=3):
+        self.folder = Path(folder)
+        self.scheduler_file = self.folder / "scheduler.json"
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS_DIR), os.environ.get("PYTHONPATH", "")]),
+                   DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=str(allowed_failures))
+        self.logs = []
+        self.scheduler = self._start(env, "scheduler", [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0",
+                                                        "--no-dashboard", "--scheduler-file", str(self.scheduler_file)])
+        self.workers = {}
+        for name, options in workers.items():
+            self.workers[name] = self._start(env, name, [
+                DASK, "worker", "--scheduler-file", str(self.scheduler_file), "--host", "127.0.0.1",
+                "--nthreads", "1", "--no-dashboard", "--name", name, *options])
+        self.address = self._wait_for_workers(len(workers))
+
+    def _start(self, env, name, command):
+        log = open(self.folder / f"{name}.log", "w")
+        self.logs.append(log)
+        return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def _wait_for_workers(self, count, timeout=60):
+        from distributed import Client
+        deadline = time.monotonic() + timeout
+        while not self.scheduler_file.exists():
+            if time.monotonic() > deadline or self.scheduler.poll() is not None:
+                raise RuntimeError(f"scheduler did not start: {(self.folder / 'scheduler.log').read_text()}")
+            time.sleep(0.1)
+        address = json.loads(self.scheduler_file.read_text())["address"]
+        with Client(address, timeout=timeout) as client:
+            client.wait_for_workers(count, timeout=timeout)
+        return address
+
+    def close(self):
+        for process in [*self.workers.values(), self.scheduler]:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in [*self.workers.values(), self.scheduler]:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        for log in self.logs:
+            log.close()
+
+
+@pytest.fixture(scope="module")
+def nanny_cluster(tmp_path_factory):
+    """Two workers under nannies (a dead worker is restarted); only "gpu" offers the GPU resource."""
+    cluster = DaskCluster(tmp_path_factory.mktemp("dask"), {"cpu": [], "gpu": ["--resources", "GPU=1"]},
+                          allowed_failures=1)
+    yield cluster
+    cluster.close()
+
+
+def test_cluster_by_address_gives_the_local_loop_results(nanny_cluster, tmp_path):
+    jobs = _batch(12, tmp_path / "events")
+    arrived = []
+    results = list(grade_on_dask(jobs, grade_one, address=nanny_cluster.address, on_result=arrived.append))
+
+    assert sorted(map(_key, results)) == sorted(map(_key, jobs))
+    assert sorted(results, key=_key) == sorted((grade_one(job) for job in jobs), key=_key)
+    assert arrived == results
+    ran_on = {worker for event, worker, *_ in read_events(tmp_path / "events") if worker != "local"}
+    assert ran_on == {"cpu", "gpu"}
+
+
+def test_gpu_jobs_run_only_on_the_gpu_worker(nanny_cluster, tmp_path):
+    jobs = _batch(6, tmp_path / "events", seconds=0.1)
+    results = list(grade_on_dask(jobs, grade_one, address=nanny_cluster.address, gpu=True))
+
+    assert sorted(results, key=_key) == sorted(map(expected_result, jobs), key=_key)
+    assert {worker for _, worker, *_ in read_events(tmp_path / "events")} == {"gpu"}
+
+
+def test_a_job_that_kills_every_worker_ends_crashed_and_the_batch_goes_on(nanny_cluster, tmp_path):
+    jobs = _batch(4, tmp_path / "events", seconds=0.1)
+    killer = StandInJob("mallory", "lstm", events_file=str(tmp_path / "events"), kills_its_worker=True)
+    results = list(grade_on_dask([*jobs, killer], grade_one, address=nanny_cluster.address, resubmits=1))
+
+    by_key = {_key(r): r for r in results}
+    assert len(results) == len(by_key) == 5
+    assert by_key["mallory", "lstm"].status == "crashed"
+    assert "died" in by_key["mallory", "lstm"].message
+    assert [by_key[_key(job)] for job in jobs] == [expected_result(job) for job in jobs]
+    # allowed failures 1: two runs per submission of the job, and it was submitted twice.
+    starts = [e for e in read_events(tmp_path / "events") if e[0] == "start" and e[3] == "mallory/lstm"]
+    assert len(starts) == 4
+
+
+def test_killing_a_worker_in_the_middle_loses_nothing(tmp_path):
+    """Workers without nannies: the killed one stays dead, the other grades the rest."""
+    cluster = DaskCluster(tmp_path, {"w1": ["--no-nanny"], "w2": ["--no-nanny"]})
+    try:
+        events = tmp_path / "events"
+        jobs = _batch(16, events, seconds=0.5)
+        killed = []
+
+        def kill_a_busy_worker(result):
+            if killed:
+                return
+            running = {}
+            for event, worker, pid, job in read_events(events):
+                if event == "start":
+                    running[worker, job] = int(pid)
+                else:
+                    running.pop((worker, job), None)
+            if not running:
+                return
+            (worker, job), pid = next(iter(running.items()))
+            os.kill(pid, signal.SIGKILL)
+            killed.append((worker, job))
+
+        results = list(grade_on_dask(jobs, grade_one, address=cluster.address, on_result=kill_a_busy_worker))
+        assert cluster.workers[killed[0][0]].wait(timeout=10) == -signal.SIGKILL
+    finally:
+        cluster.close()
+
+    assert sorted(map(_key, results)) == sorted(map(_key, jobs))   # each job exactly once
+    assert sorted(results, key=_key) == sorted(map(expected_result, jobs), key=_key)
+    dead_worker, cut_job = killed[0]
+    runs_of_cut_job = [(e, w) for e, w, _, j in read_events(events) if j == cut_job]
+    assert ("start", dead_worker) in runs_of_cut_job and ("end", dead_worker) not in runs_of_cut_job
+    survivor = ({"w1", "w2"} - {dead_worker}).pop()
+    assert ("end", survivor) in runs_of_cut_job
+
+
+def test_local_cluster_by_default(tmp_path):
+    jobs = _batch(6, tmp_path / "events", seconds=0.1)
+    results = list(grade_on_dask(jobs, grade_one, n_workers=2))
+
+    assert sorted(results, key=_key) == sorted(map(expected_result, jobs), key=_key)
+    workers = {worker for _, worker, *_ in read_events(tmp_path / "events")}
+    assert len(workers) == 2 and "local" not in workers
