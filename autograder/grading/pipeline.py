@@ -1,0 +1,229 @@
+"""Grade one submission: read it, plan it, scan it, run it in a sandbox, judge what came back.
+
+`grade_one(job)` never raises for anything a submission does: every way it can end is a status of
+autograder.grading.results. Only the records the sandbox wrote (npz without pickle, size-checked, their
+cases compared with the ones the grader asked for) reach `autograder.assess`, which rebuilds the inputs
+and computes the references here, in a process the student's code never touched.
+"""
+import hashlib
+import io
+import json
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from autograder.assess import assess
+from autograder.cases import hidden_cases
+from autograder.records import load_records
+from .plan import Tampered, parts_of, plan_submission
+from .results import PartResult, SubmissionResult
+from .sandbox import Limits, run_job
+from .scan import scan_cells
+
+MAX_NOTEBOOK_BYTES = 20 << 20
+MAX_RECORDS_BYTES = 16 << 20
+
+
+@dataclass(frozen=True)
+class GradingJob:
+    student: str
+    assignment: str
+    submission: str      # path of the submitted notebook
+    source: str          # path of the instructor's source notebook
+    seed: int            # the term seed of the course's grading configuration
+    runtime_dir: str     # the staged course packages the sandbox imports
+    limits: Limits = Limits()
+    device: str = "cpu"
+    unsafe: bool = False  # run without the sandbox (only with an explicit flag)
+
+
+def fingerprint(job):
+    """What a grade depends on: the submission, the source, the seed and the device."""
+    digest = hashlib.sha256()
+    for path in (job.submission, job.source):
+        digest.update(Path(path).read_bytes() if Path(path).is_file() else b"<missing>")
+    digest.update(f"{job.seed}/{job.device}".encode())
+    return digest.hexdigest()[:32]
+
+
+def grade_one(job):
+    start = time.perf_counter()
+    try:
+        result = _grade(job)
+    except Exception as error:  # a bug of the grader: the batch goes on, the row says so
+        result = SubmissionResult(job.student, job.assignment, "error",
+                                  f"the grader failed: {type(error).__name__}: {error}")
+    result.seconds = round(time.perf_counter() - start, 3)
+    result.fingerprint = fingerprint(job)
+    if not result.max_score:
+        result.max_score = _max_score(job)
+    return result
+
+
+def _grade(job):
+    row = SubmissionResult(job.student, job.assignment, "graded")
+    source_nb = nbformat.read(job.source, as_version=4)
+    parts = parts_of(source_nb)
+    row.max_score = sum(p.points for p in parts)
+    submitted_nb, status, notes = read_submission(Path(job.submission))
+    if submitted_nb is None:
+        return _zero(row, parts, status, notes)
+    notes = [notes] if notes else []
+    kernel = submitted_nb.metadata.get("kernelspec", {}).get("name", "python3")
+    if kernel != source_nb.metadata.get("kernelspec", {}).get("name", "python3"):
+        notes.append(f"kernelspec {kernel!r} ignored: graded as Python")
+    try:
+        plan = plan_submission(source_nb, submitted_nb)
+    except Tampered as error:
+        return _zero(row, parts, "tampered", str(error))
+    notes += plan.notes
+    findings = scan_cells(plan.student_cells(), job.assignment)
+
+    run = run_job({"cells": plan.cells, "checks": [p.__dict__ for p in parts], "seed": job.seed,
+                   "device": job.device, "cell_seconds": job.limits.cell_seconds,
+                   "check_seconds": job.limits.check_seconds}, job.runtime_dir, job.limits, unsafe=job.unsafe)
+    report = _report(run)
+    checks = {c.get("grade_id"): c for c in report.get("checks", []) if isinstance(c, dict)} if report else {}
+    row.parts = [_judge_part(part, run.files, checks.get(part.grade_id), job) for part in parts]
+    row.score = sum(p.score for p in row.parts)
+    cell_errors = _cell_errors(report)
+
+    if run.timed_out:
+        row.status, why = "timeout", f"stopped after {job.limits.submission_seconds} s"
+    elif run.out_of_memory:
+        row.status, why = "oom", f"went over the memory limit of {job.limits.memory_mb} MB"
+    elif report is None:
+        row.status, why = "crashed", _crash_reason(run)
+    else:
+        row.status, why = "graded", ""
+    if findings:
+        would = row.score
+        row.score = 0.0
+        for part in row.parts:
+            part.score = 0.0
+            part.message = "not credited: the submission is flagged for review\n" + part.message
+        row.status = "flagged"
+        shown = "; ".join(str(f) for f in findings[:5]) + (f"; and {len(findings) - 5} more" if len(findings) > 5 else "")
+        why = f"for review: {shown} (the checks alone give {would:g}/{row.max_score:g})"
+    elif row.status == "graded" and any(p.message.startswith("no credit:") for p in row.parts):
+        row.status = "refused"
+        why = "; ".join(f"{p.grade_id}: {p.message}" for p in row.parts if p.message.startswith("no credit:"))
+    lost = [p.grade_id for p in row.parts if p.score < p.max_score]
+    details = [why] if why else []
+    if row.status == "graded" and lost and row.score > 0:
+        details.append("lost points in " + ", ".join(lost))
+    if cell_errors and row.status in ("graded", "crashed"):
+        details.append("cells that raised: " + ", ".join(cell_errors))
+    row.message = "; ".join(details + notes)
+    return row
+
+
+def read_submission(path):
+    """(notebook, None, note) when it can be graded, else (None, status, message)."""
+    if not path.is_file():
+        folder = path.parent
+        others = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+        found = f"; found instead: {', '.join(others)}" if others else ""
+        return None, "missing", f"no file {path.name} in {folder.name}/{found}"
+    size = path.stat().st_size
+    if size > MAX_NOTEBOOK_BYTES:
+        return None, "invalid", f"the notebook is {size / 2**20:.0f} MB; the limit is {MAX_NOTEBOOK_BYTES >> 20} MB"
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "invalid", "not a notebook: the file is not UTF-8 text"
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        return None, "invalid", f"not a notebook: invalid JSON at line {error.lineno}, column {error.colno} ({error.msg})"
+    if not isinstance(document, dict) or ("cells" not in document and "worksheets" not in document):
+        return None, "invalid", "not a notebook: the JSON has no cells"
+    try:
+        nb = nbformat.reads(text, as_version=4)
+        nbformat.validate(nb)
+    except Exception as error:  # nbformat raises many types for broken documents
+        return None, "invalid", f"not a valid notebook: {str(error).splitlines()[0][:200]}"
+    version = document.get("nbformat")
+    return nb, None, f"converted from nbformat {version}" if version != 4 else ""
+
+
+def _zero(row, parts, status, message):
+    row.status, row.message = status, message
+    row.parts = [PartResult(p.grade_id, p.check_id, 0.0, p.points, f"not graded: {message}") for p in parts]
+    return row
+
+
+def _report(run):
+    data = run.files.get("report.json")
+    if data is None or len(data) > 1 << 20:
+        return None
+    try:
+        report = json.loads(data)
+    except ValueError:
+        return None
+    return report if isinstance(report, dict) else None
+
+
+def _cell_errors(report):
+    if not report:
+        return []
+    return [f"{c.get('grade_id')} ({str(c.get('error'))[:120]})" for c in report.get("cells", [])
+            if isinstance(c, dict) and c.get("error") and c.get("kind") in ("answer", "extra")][:5]
+
+
+def _crash_reason(run):
+    if run.exit_code is not None and run.exit_code < 0:
+        return f"the sandbox was killed by signal {-run.exit_code} before the checks ended"
+    return f"the notebook's code ended the run (exit status {run.exit_code}) before the checks ended"
+
+
+def _judge_part(part, files, check_report, job):
+    """PartResult of one graded cell, from the records the sandbox wrote and nothing else it said."""
+    def failed(message, hint=None):
+        return PartResult(part.grade_id, part.check_id, 0.0, part.points, message, hint)
+
+    data = files.get(f"{part.grade_id}.npz")
+    if data is None:
+        error = (check_report or {}).get("error") if isinstance(check_report, dict) else None
+        if isinstance(error, str) and error.startswith("not defined"):
+            return failed(f"{part.check_id}: {part.function} is not defined")
+        return failed(f"{part.check_id}: no result" + (f" ({str(error)[:200]})" if error else ""))
+    try:
+        check_id, records = _load_bounded(data)
+    except Exception as error:
+        return failed(f"{part.check_id}: unreadable result ({type(error).__name__})")
+    expected = hidden_cases(part.check_id, job.device, job.seed)
+    received = [r.case for r in records]
+    complete = received == expected or (received == expected[:len(received)] and records
+                                        and records[-1].observation.forbidden)
+    if check_id != part.check_id or not complete:
+        return failed(f"{part.check_id}: the result does not answer the cases the grader asked for")
+    result = assess(part.check_id, records)
+    if result.passed:
+        return PartResult(part.grade_id, part.check_id, part.points, part.points, result.message)
+    message = result.message
+    if ": not implemented" in message:
+        message = f"{part.check_id}: not implemented yet"
+    return failed(message, result.hint)
+
+
+def _load_bounded(data):
+    """load_records on bytes, after checking the archive holds only stored .npy members of bounded size."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = archive.infolist()
+        if len(members) > 1000 or any(m.compress_type != zipfile.ZIP_STORED or not m.filename.endswith(".npy")
+                                      for m in members):
+            raise ValueError("unexpected archive members")
+        if sum(m.file_size for m in members) > MAX_RECORDS_BYTES:
+            raise ValueError("records too large")
+    return load_records(io.BytesIO(data))
+
+
+def _max_score(job):
+    try:
+        return sum(p.points for p in parts_of(nbformat.read(job.source, as_version=4)))
+    except Exception:
+        return 0.0
