@@ -18,7 +18,7 @@ import nbformat
 
 import autograder
 import rnn_demos
-from autograder.nbgrader.grading import format_table
+from autograder.nbgrader.grading import format_table, submission_path
 from autograder.nbgrader.record import record_result
 from .pipeline import GradingJob, fingerprint, grade_one, read_submission
 from .plan import Tampered, plan_submission, rebuilt_notebook
@@ -35,11 +35,6 @@ def students_of(coursedir, assignment):
     if not root.is_dir():
         return []
     return sorted(p.name for p in root.iterdir() if (p / assignment).is_dir())
-
-
-def submission_file(coursedir, student, assignment):
-    folder = coursedir.format_path(coursedir.submitted_directory, student, assignment)
-    return Path(folder) / f"{assignment}.ipynb"
 
 
 def source_file(coursedir, assignment):
@@ -76,7 +71,7 @@ def grade_batch(coursedir, config, grading, assignment, students=None, jobs=None
         results, todo = {}, []
         for student in students:
             job = replace(template, student=student,
-                          submission=str(submission_file(coursedir, student, assignment)))
+                          submission=str(submission_path(coursedir, student, assignment)))
             kept = previous_result(coursedir, student, assignment)
             if kept and kept.status in FINAL_STATUSES and kept.fingerprint == fingerprint(job):
                 results[student] = kept
@@ -102,7 +97,7 @@ def _record(coursedir, config, result):
     """Gradebook + autograded notebook, then the result file (last: a crash in between regrades it)."""
     try:
         record_result(coursedir, config, result, _notebook_to_record(coursedir, result),
-                      submission_file(coursedir, result.student, result.assignment).with_name("timestamp.txt"))
+                      submission_path(coursedir, result.student, result.assignment).with_name("timestamp.txt"))
     except Exception as error:  # nbgrader refused it: the row says so, the batch goes on
         result.status = "error"
         result.message = f"recording in the gradebook failed: {type(error).__name__}: {error}"
@@ -114,7 +109,7 @@ def _record(coursedir, config, result):
 def _notebook_to_record(coursedir, result):
     """The rebuilt notebook when the submission could be read and planned, else the release."""
     source = nbformat.read(str(source_file(coursedir, result.assignment)), as_version=4)
-    submitted, status, _ = read_submission(submission_file(coursedir, result.student, result.assignment))
+    submitted, status, _ = read_submission(submission_path(coursedir, result.student, result.assignment))
     if submitted is not None:
         try:
             return rebuilt_notebook(source, plan_submission(source, submitted))

@@ -21,21 +21,24 @@ from .config import ensure_grading_config
 CONFIG_NAME = "nbgrader_config.py"
 
 
-def course_config_text():
+def course_config_text(config_path=DEFAULT_CONFIG):
     """The package's nbgrader config with nbgrader's default folder names (source/, release/)."""
-    text = DEFAULT_CONFIG.read_text()
+    text = Path(config_path).read_text()
     text = text.replace('c.CourseDirectory.source_directory = "solutions"', 'c.CourseDirectory.source_directory = "source"')
     text = text.replace('c.CourseDirectory.release_directory = "exercises"', 'c.CourseDirectory.release_directory = "release"')
     return text
 
 
-def make_course(course_dir, assignments=ASSIGNMENTS, seed=None, solutions=REPO_ROOT / "solutions"):
-    """Create or update the course directory; returns (CourseDirectory, nbgrader config, GradingConfig)."""
+def make_course(course_dir, assignments=ASSIGNMENTS, seed=None, solutions=REPO_ROOT / "solutions",
+                config_template=DEFAULT_CONFIG):
+    """Create or update the course directory; returns (CourseDirectory, nbgrader config, GradingConfig).
+
+    The nbgrader config is written from `config_template` the first time and kept afterwards."""
     course_dir = Path(course_dir).resolve()
     course_dir.mkdir(parents=True, exist_ok=True)
     config_path = course_dir / CONFIG_NAME
     if not config_path.exists():
-        config_path.write_text(course_config_text())
+        config_path.write_text(course_config_text(config_template))
     config = load_course_config(config_path)
     grading = ensure_grading_config(course_dir, seed)
     source_root = course_dir / config.CourseDirectory.source_directory

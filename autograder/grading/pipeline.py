@@ -189,7 +189,7 @@ def _judge_part(part, files, check_report, job):
     if data is None:
         error = (check_report or {}).get("error") if isinstance(check_report, dict) else None
         if isinstance(error, str) and error.startswith("not defined"):
-            return failed(f"{part.check_id}: {part.function} is not defined")
+            return failed(f"{part.check_id}: {part.function} is {error[:200]}")
         return failed(f"{part.check_id}: no result" + (f" ({str(error)[:200]})" if error else ""))
     try:
         check_id, records = _load_bounded(data)

@@ -1,13 +1,15 @@
 """A whole grading round on embedded defaults: course directory under _build/grading/ (sqlite gradebook
-there), demonstration submissions, nbgrader autograde, feedback without hidden tests, CSV export.
+there, made by `python -m autograder course`), demonstration submissions, sandboxed grading (`python -m
+autograder grade`), feedback without hidden tests, CSV export.
 
-    python -m autograder.nbgrader.grade_demo [--course-dir DIR] [--config FILE]
+    python -m autograder.nbgrader.grade_demo [--course-dir DIR] [--config FILE] [--unsafe-no-sandbox]
 
 The demonstration students:
   alice  the solutions, all four notebooks                  -> full marks
   bob    the blank lstm release                             -> 0, only "not implemented yet"
   carol  gru with the reset gate applied before the product (Cho et al. v3 / d2l) -> partial credit
   dave   a truncated rnn notebook and a misnamed lstm file  -> "invalid" and "missing" rows
+  mallory an lstm answer that replaces the comparison in sys.modules -> "flagged", 0 points
 """
 import argparse
 import logging
@@ -17,32 +19,31 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbgrader.converters import GenerateAssignment
-
-from .course import (ASSIGNMENTS, DEFAULT_CONFIG, REPO_ROOT, CourseConfigError, course_directory,
-                     load_course_config, quiet_nbgrader_logs, run_step)
-from .grading import autograde_all, export_csv, format_table, generate_feedback, submission_path
+from autograder.grading.batch import grade_batch, summary
+from autograder.grading.course_dir import make_course
+from autograder.grading.sandbox import SandboxUnavailable, check_sandbox
+from .course import ASSIGNMENTS, DEFAULT_CONFIG, REPO_ROOT, CourseConfigError, load_course_config, quiet_nbgrader_logs
+from .grading import export_csv, format_table, generate_feedback, submission_path
 from .submissions import solved_copy, with_answer, write_submission
 
 DEFAULT_COURSE_DIR = REPO_ROOT / "_build" / "grading"
+DEMO_SEED = 1701
 
 RESET_BEFORE_PRODUCT = '''def gru_candidate(x, h, r, W_in, W_hn, b_in, b_hn):
     """n = tanh(x W_in^T + b_in + (r * h) W_hn^T + b_hn): the reset gate before the product."""
     return torch.tanh(x @ W_in.T + b_in + (r * h) @ W_hn.T + b_hn)'''
 
+PATCH_THE_COMPARISON = '''import sys
+sys.modules["autograder.compare"].compare = lambda *args, **kwargs: None
+def forget_gate(x, h, W_if, W_hf, b_if, b_hf):
+    return x'''
 
-def set_up_course(course_dir, config, config_path):
-    """A fresh course directory: sources copied from solutions/, the config, released notebooks."""
+
+def set_up_course(course_dir, config_path):
+    """A fresh course directory made by `python -m autograder course` (fixed demo seed)."""
     if course_dir.exists():
         shutil.rmtree(course_dir)
-    source_dir = config.CourseDirectory.source_directory
-    shutil.copytree(REPO_ROOT / "solutions", course_dir / source_dir,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    shutil.copy(config_path, course_dir / "nbgrader_config.py")
-    coursedir = course_directory(course_dir, config)
-    for assignment in ASSIGNMENTS:
-        run_step(GenerateAssignment, coursedir, config, assignment)
-    return coursedir
+    return make_course(course_dir, seed=DEMO_SEED, config_template=config_path)
 
 
 def notebook(coursedir, step, assignment):
@@ -80,6 +81,10 @@ def write_demo_submissions(coursedir):
     misnamed = submission_path(coursedir, "dave", "lstm")
     write_submission(released("lstm"), misnamed.with_name("lstm (1).ipynb"))
     pairs.append(("dave", "lstm"))
+
+    write_submission(with_answer(released("lstm"), "forget_gate", PATCH_THE_COMPARISON),
+                     submission_path(coursedir, "mallory", "lstm"))
+    pairs.append(("mallory", "lstm"))
     return pairs
 
 
@@ -87,26 +92,36 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--course-dir", default=str(DEFAULT_COURSE_DIR))
     parser.add_argument("--config", default=str(DEFAULT_CONFIG))
+    parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument("--unsafe-no-sandbox", action="store_true", help="grade without a sandbox (trusted code)")
     parser.add_argument("--verbose", action="store_true", help="show nbgrader's own warnings")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not args.verbose:
         quiet_nbgrader_logs()
     try:
-        config = load_course_config(args.config)
-    except CourseConfigError as error:
+        load_course_config(args.config)
+        if not args.unsafe_no_sandbox:
+            check_sandbox()
+    except (CourseConfigError, SandboxUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
     start = time.perf_counter()
-    coursedir = set_up_course(Path(args.course_dir), config, args.config)
+    coursedir, config, grading = set_up_course(Path(args.course_dir), args.config)
     pairs = write_demo_submissions(coursedir)
     print(f"course directory {coursedir.root}: {len(ASSIGNMENTS)} assignments released, "
           f"{len(pairs)} submissions ({time.perf_counter() - start:.1f} s)")
 
-    graded_at = time.perf_counter()
-    rows = autograde_all(coursedir, config, pairs)
-    print(f"autograde: {time.perf_counter() - graded_at:.1f} s")
+    rows = []
+    for assignment in ASSIGNMENTS:
+        graded_at = time.perf_counter()
+        students = sorted({student for student, a in pairs if a == assignment})
+        batch = grade_batch(coursedir, config, grading, assignment, students, args.jobs,
+                            unsafe=args.unsafe_no_sandbox)
+        print(f"{assignment}: {len(batch)} submissions graded in sandboxes ({summary(batch)}), "
+              f"{time.perf_counter() - graded_at:.1f} s")
+        rows += batch
     feedback = generate_feedback(coursedir, config, rows)
     print(f"feedback: {len(feedback)} HTML files, none shows hidden test code")
     csv_path = export_csv(coursedir, config, Path(coursedir.root) / "grades.csv")

@@ -48,8 +48,9 @@ class ApplyVerdicts(NbGraderPreprocessor):
             if verdict["passed"]:
                 cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=verdict["message"] + "\n")]
             else:
-                cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue=verdict["message"],
-                                                       traceback=[f"AssertionError: {verdict['message']}"])]
+                ename = "NotImplementedError" if "not implemented yet" in verdict["message"] else "AssertionError"
+                cell.outputs = [nbformat.v4.new_output("error", ename=ename, evalue=verdict["message"],
+                                                       traceback=[f"{ename}: {verdict['message']}"])]
         return cell, resources
 
 
