@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from autograder.diagnose import diagnose
 from autograder.tolerances import tolerance_for
 from autograder.compare import max_error
+from autograder.contracts import contract_for
+from autograder.gradients import gradient_checked
 from autograder.outcome import expected_outcome, judge
 from autograder.specs import SPECS
+from autograder.threads import one_thread
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,11 @@ class Result:
 
 
 def assess(check_id, records):
+    with one_thread():
+        return _assess(check_id, records)
+
+
+def _assess(check_id, records):
     spec = SPECS[check_id]
     seconds = sum(r.seconds for r in records)
     largest = 0.0
@@ -33,7 +41,8 @@ def assess(check_id, records):
         inputs = spec.make_inputs(case)
         tolerance = tolerance_for(check_id, case.device, case.dtype)
         expected, expected_error = outcome = expected_outcome(spec, inputs)
-        message = judge(spec, inputs, record.observation, tolerance, outcome)
+        message = judge(spec, inputs, record.observation, tolerance, outcome,
+                        gradient_due=gradient_checked(contract_for(check_id), case))
         if message and message.startswith("not implemented"):
             return Result(check_id, False, f"{check_id}: {message}", float("inf"), len(records), seconds)
         if message:

@@ -81,9 +81,12 @@ def kind_name(observed):
     return f"{type(observed).__name__} {observed!r}"
 
 
-def compare(observed, expected, layout, tolerance):
-    """None when `observed` (a snapshot) matches `expected` (real values); else a precise message."""
-    return _compare(observed, expected, layout.names, layout, tolerance)
+def compare(observed, expected, layout, tolerance, fixed_dtype=None):
+    """None when `observed` (a snapshot) matches `expected` (real values); else a precise message.
+
+    `fixed_dtype` names the leaves whose dtype the text fixes (else the dtype must follow the inputs).
+    """
+    return _compare(observed, expected, layout.names, layout, tolerance, fixed_dtype or {})
 
 
 def max_error(observed, expected):
@@ -106,15 +109,15 @@ def max_error(observed, expected):
     return 0.0 if observed == expected else float("inf")
 
 
-def _compare(observed, expected, names, layout, tolerance):
+def _compare(observed, expected, names, layout, tolerance, fixed_dtype):
     if isinstance(names, tuple):
         wanted = "(" + ", ".join(_flat_name(n) for n in names) + ")"
-        if not isinstance(observed, (tuple, list)):
+        if not isinstance(observed, tuple):
             return f"expected a tuple {wanted}, got {kind_name(observed)}"
         if len(observed) != len(names):
             return f"expected a tuple of {len(names)} values {wanted}, got {kind_name(observed)}"
         for obs, exp, sub in zip(observed, expected, names):
-            message = _compare(obs, exp, sub, layout, tolerance)
+            message = _compare(obs, exp, sub, layout, tolerance, fixed_dtype)
             if message:
                 return message
         return None
@@ -125,49 +128,51 @@ def _compare(observed, expected, names, layout, tolerance):
         if len(observed) != len(expected):
             return f"`{name}` should hold {len(expected)} tensors, got {len(observed)}"
         for index, (obs, exp) in enumerate(zip(observed, expected)):
-            message = _compare(obs, exp, f"{name}[{index}]", layout, tolerance)
+            message = _compare(obs, exp, f"{name}[{index}]", layout, tolerance, fixed_dtype)
             if message:
                 return message
         return None
     if isinstance(expected, torch.Tensor):
         leaf = names.split("[")[0]
         return compare_tensor(observed, expected, names, tolerance, layout.axes.get(leaf),
-                              any_float_dtype=leaf in layout.free_dtype)
+                              any_float_dtype=leaf in layout.free_dtype, dtype_fixed=leaf in fixed_dtype)
     if isinstance(expected, dict):
         if not isinstance(observed, dict):
             return f"`{names}` should be a dict with keys {sorted(expected)}, got {kind_name(observed)}"
         if set(observed) != set(expected):
             return f"`{names}` should have keys {sorted(expected)}, got keys {sorted(map(str, observed))}"
         for key, exp in expected.items():
-            message = _compare(observed[key], exp, f"{names}[{key!r}]", layout, tolerance)
+            message = _compare(observed[key], exp, f"{names}[{key!r}]", layout, tolerance, fixed_dtype)
             if message:
                 return message
         return None
     if isinstance(expected, int):
-        if isinstance(observed, TensorSnapshot) and observed.shape == () and observed.values == expected:
-            return None
         if isinstance(observed, bool) or not isinstance(observed, int):
-            return f"`{names}` should be an int, got {kind_name(observed)}"
+            return (f"`{names}` should be a Python int, got {kind_name(observed)}"
+                    + (" (int(...) converts it)" if isinstance(observed, (TensorSnapshot, OtherSnapshot, float))
+                       else ""))
         if observed != expected:
             return f"`{names}` is {observed}, expected {expected}"
         return None
     raise TypeError(f"cannot compare expected value of type {type(expected).__name__}")
 
 
-def compare_tensor(observed, expected, name, tolerance, axes=None, any_float_dtype=False):
+def compare_tensor(observed, expected, name, tolerance, axes=None, any_float_dtype=False, dtype_fixed=False):
     """Type, shape, dtype, device, finiteness, then values; None when everything matches."""
     if not isinstance(observed, TensorSnapshot):
         return f"`{name}` should be a torch.Tensor, got {kind_name(observed)}"
     want_shape = tuple(expected.shape)
     if observed.shape != want_shape:
         axes_text = f" = ({', '.join(axes)})" if axes and len(axes) == len(want_shape) else ""
-        return f"`{name}` has shape {observed.shape}, expected {want_shape}{axes_text}"
+        return f"`{name}` has shape {observed.shape}, expected {want_shape}{axes_text}" + _shape_hint(
+            observed.shape, want_shape, axes)
     if any_float_dtype:
         if observed.dtype not in ("torch.float16", "torch.bfloat16", "torch.float32", "torch.float64"):
             return f"`{name}` has dtype {observed.dtype}, expected a floating dtype (probabilities)"
     elif observed.dtype != str(expected.dtype):
-        return (f"`{name}` has dtype {observed.dtype}, expected {expected.dtype} "
-                "(keep the dtype of the inputs; do not create tensors with a fixed dtype)")
+        why = ("the text asks for this dtype" if dtype_fixed
+               else "keep the dtype of the inputs; do not create tensors with a fixed dtype")
+        return f"`{name}` has dtype {observed.dtype}, expected {expected.dtype} ({why})"
     if observed.device != expected.device.type:
         return (f"`{name}` is on device {observed.device}, expected {expected.device.type} "
                 "(create new tensors on the inputs' device, e.g. torch.zeros_like or device=x.device)")
@@ -202,6 +207,37 @@ def compare_tensor(observed, expected, name, tolerance, axes=None, any_float_dty
         wrong_steps = sorted({int(i[time_axis]) for i in np.argwhere(bad)})
         lines.append(f"first wrong time step: t={wrong_steps[0]} (wrong steps: {wrong_steps})")
     return "\n".join(lines)
+
+
+def _shape_hint(got, want, axes):
+    """Why a shape is wrong when the reason is plain: a size-1 axis dropped, or two axes swapped."""
+    named = lambda k: f"`{axes[k]}`" if axes and len(axes) == len(want) else f"{k}"
+    dropped = [k for k in range(len(want)) if want[k] == 1 and tuple(want[:k] + want[k + 1:]) == tuple(got)]
+    if dropped:
+        return (f"\nthe axis {named(dropped[0])} of size 1 is missing: squeeze() drops every size-1 axis "
+                "(index or squeeze only the axis you mean)")
+    if len(got) == len(want) and sorted(got) == sorted(want):
+        swapped = [k for k in range(len(want)) if got[k] != want[k]]
+        if len(swapped) == 2:
+            return f"\naxes {named(swapped[0])} and {named(swapped[1])} are swapped"
+    return ""
+
+
+def compare_gradient(name, got, expected, tolerance):
+    """None when the gradient `got` (numpy) w.r.t. input `name` matches `expected` (a tensor); else why."""
+    want = _numpy(expected)
+    if got.shape != want.shape:
+        return f"the values are right, but the gradient with respect to `{name}` has shape {got.shape}"
+    diff = np.abs(got - want)
+    limit = tolerance.atol + tolerance.rtol * np.abs(want)
+    bad = ~(diff <= limit)
+    if not bad.any():
+        return None
+    worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(np.where(bad, diff, -1))), diff.shape))
+    return (f"the values are right, but the gradient with respect to `{name}` is wrong: {int(bad.sum())} of "
+            f"{bad.size} entries off, largest at index {worst}: got {got[worst]:.6g}, expected {want[worst]:.6g}\n"
+            "part of the computation is cut off from autograd (.detach(), .data, numpy, torch.tensor(values)) "
+            "or differs from the formula where the values do not show it")
 
 
 def _numpy(tensor):

@@ -14,7 +14,10 @@ from autograder.compare import OtherSnapshot, TensorSnapshot
 from autograder.outcome import Observation
 from autograder.specs import Case
 
-FORMAT = "rnn-course-records/1"
+FORMAT = "rnn-course-records/2"
+# Bounds on what a records file may hold, checked from the zip directory before anything is read.
+MAX_ARRAYS = 20_000
+MAX_BYTES = 256 * 2**20
 DTYPES = {str(dtype): dtype for dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64)}
 
 
@@ -28,6 +31,7 @@ def save_records(path, check_id, records):
 
 def load_records(path):
     """(check_id, [CaseRecord]) from a file written by save_records."""
+    _check_size(path)
     with np.load(path, allow_pickle=False) as data:
         document = json.loads(data["records_json"].tobytes().decode())
         if document.get("format") != FORMAT:
@@ -36,6 +40,15 @@ def load_records(path):
     records = [CaseRecord(_case_from_json(e["case"]), _observation_from_json(e["observation"], arrays),
                           float(e["seconds"])) for e in document["records"]]
     return document["check_id"], records
+
+
+def _check_size(path):
+    """Refuse a file with too many arrays or too many bytes once uncompressed (a zip bomb)."""
+    import zipfile
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+    if len(infos) > MAX_ARRAYS or sum(info.file_size for info in infos) > MAX_BYTES:
+        raise ValueError(f"{path}: records file over the limits ({MAX_ARRAYS} arrays, {MAX_BYTES} bytes)")
 
 
 def _case_to_json(case):
@@ -49,21 +62,36 @@ def _case_from_json(data):
 
 
 def _observation_to_json(observation, arrays):
+    gradients = observation.gradients
+    if gradients is not None:
+        gradients = {name: None if grad is None else _array_key(grad, arrays) for name, grad in gradients.items()}
     return {"result": _value_to_json(observation.result, arrays), "error_type": observation.error_type,
             "error_message": observation.error_message, "modified_inputs": list(observation.modified_inputs),
-            "forbidden": observation.forbidden}
+            "forbidden": observation.forbidden, "returned_inputs": list(observation.returned_inputs),
+            "gradients": gradients, "detached_outputs": list(observation.detached_outputs),
+            "gradient_error": observation.gradient_error}
 
 
 def _observation_from_json(data, arrays):
+    gradients = data["gradients"]
+    if gradients is not None:
+        gradients = {name: None if key is None else arrays[key] for name, key in gradients.items()}
     return Observation(result=_value_from_json(data["result"], arrays), error_type=data["error_type"],
                        error_message=data["error_message"], modified_inputs=tuple(data["modified_inputs"]),
-                       forbidden=data["forbidden"])
+                       forbidden=data["forbidden"], returned_inputs=tuple(data["returned_inputs"]),
+                       gradients=gradients, detached_outputs=tuple(data["detached_outputs"]),
+                       gradient_error=data["gradient_error"])
+
+
+def _array_key(values, arrays):
+    key = f"a{len(arrays)}"
+    arrays[key] = values
+    return key
 
 
 def _value_to_json(value, arrays):
     if isinstance(value, TensorSnapshot):
-        key = f"a{len(arrays)}"
-        arrays[key] = value.values
+        key = _array_key(value.values, arrays)
         return {"tensor": key, "dtype": value.dtype, "device": value.device, "shape": list(value.shape)}
     if isinstance(value, OtherSnapshot):
         return {"other": value.type_name}

@@ -7,26 +7,60 @@
 The inputs are small and public (one fixed seed, float64 on the CPU); the references come from
 torch.nn modules (see references.py). Grading uses other, hidden inputs (package autograder).
 """
+from dataclasses import replace
+
+import torch
+
 from autograder.compare import Tolerance
+from autograder.contracts import contract_for
 from autograder.diagnose import diagnose
+from autograder.gradients import gradient_checked
 from autograder.outcome import expected_outcome, judge, observe
 from autograder.specs import SPECS, Case, assignment_of, function_name
+from autograder.threads import one_thread
+from autograder.tolerances import tolerance_for
 
-VISIBLE_TOLERANCE = Tolerance(rtol=1e-7, atol=1e-9)
+VISIBLE_TOLERANCE = Tolerance(rtol=1e-7, atol=1e-9)  # float64 on the CPU; other cases use the hidden table
 
 _OPTION_CASES = {
     "sequence_models.ar_design_matrix": [{"tau": 3}, {"tau": 1}, {"tau": 0}, {"tau": 4}],
     "sequence_models.predict_ahead": [{"tau": 3, "k": 4}],
     "rnn.rnn_cell": [{"nonlinearity": "tanh"}, {"nonlinearity": "relu"}],
     "rnn.rnn_forward": [{"batch_first": False}, {"batch_first": True}],
-    "rnn.clip_grad_norm": [{"max_norm": 1.0}, {"max_norm": 100.0}],
+    "rnn.clip_grad_norm": [{"max_norm": 1.0}, {"max_norm": 100.0}, {"total_norm": 5.0, "max_norm": 10.0},
+                           {"total_norm": 0.4, "max_norm": 0.25}],
+    "sequence_models.markov_log_likelihood": [{}, {"length": 1}],
     "lstm.lstm_forward": [{"batch_first": False}, {"batch_first": True}],
     "gru.gru_forward": [{"batch_first": False}, {"batch_first": True}],
 }
 
 
+# Fewer and smaller cases than the hidden ones, enforcing the same rules (autograder.contracts): the
+# public case in float64, the same in float32 (dtype follows the inputs), one step with batch 1 (no axis
+# squeezed away), steps == batch for sequences (the layout comes from batch_first, not from the shapes),
+# every invalid option the text documents, and CUDA when the student has it (device follows the inputs).
+VISIBLE_VARIANTS = (dict(), dict(dtype=torch.float32, seed=1), dict(steps=1, batch=1, seed=2))
+STEPS_EQUAL_BATCH = dict(steps=3, batch=3, seed=3)
+SEQUENCE_OPTION = "batch_first"
+
+
 def visible_cases(check_id):
-    return [Case().with_options(**options) for options in _OPTION_CASES.get(check_id, [{}])]
+    options_list = _OPTION_CASES.get(check_id, [{}])
+    variants = list(VISIBLE_VARIANTS)
+    if any(SEQUENCE_OPTION in options for options in options_list):
+        variants.append(STEPS_EQUAL_BATCH)
+    if torch.cuda.is_available():
+        variants.append(dict(device="cuda", dtype=torch.float32, seed=4))
+    cases = [replace(Case(), **variant).with_options(**options) for options in options_list for variant in variants]
+    cases += [Case().with_options(**{**options_list[0], **invalid})
+              for invalid, _ in contract_for(check_id).value_errors[:1]]
+    return cases
+
+
+def visible_tolerance(check_id, case):
+    if case.device == "cpu" and case.dtype == torch.float64:
+        return VISIBLE_TOLERANCE
+    return tolerance_for(check_id, case.device, case.dtype)
 
 
 def check(check_id, fn):
@@ -45,6 +79,8 @@ def check(check_id, fn):
             raise NotImplementedError(f"{check_id}: {reason}")
         raise AssertionError(f"{check_id}{where}:\n{reason}" if where else f"{check_id}: {reason}")
     print(f"ok: {check_id} ({len(cases)} visible case{'s' * (len(cases) > 1)})")
+    if getattr(SPECS[check_id], "explanation", ""):  # a question's explanation, shown once it is answered right
+        print(SPECS[check_id].explanation)
 
 
 def _first_failure(check_id, fn, cases):
@@ -53,19 +89,25 @@ def _first_failure(check_id, fn, cases):
     `where` describes the case ("" while the function is not implemented: the inputs do not matter yet);
     `reason` says what is wrong, with the likely mistake when one is recognised.
     """
-    spec = SPECS[check_id]
+    with one_thread():
+        return _first_failure_of(SPECS[check_id], check_id, fn, cases)
+
+
+def _first_failure_of(spec, check_id, fn, cases):
     for case in cases:
         inputs = spec.make_inputs(case)
-        observation = observe(spec, fn, inputs)
+        gradient_due = gradient_checked(contract_for(check_id), case)
+        observation = observe(spec, fn, inputs, with_gradient=gradient_due)
         outcome = expected_outcome(spec, inputs)
-        reason = judge(spec, inputs, observation, VISIBLE_TOLERANCE, outcome)
+        tolerance = visible_tolerance(check_id, case)
+        reason = judge(spec, inputs, observation, tolerance, outcome, gradient_due=gradient_due)
         if reason is None:
             continue
         if reason.startswith("not implemented"):
             return "", reason
         expected, expected_error = outcome
         if expected_error is None:
-            hint = diagnose(spec, inputs, observation, expected, VISIBLE_TOLERANCE)
+            hint = diagnose(spec, inputs, observation, expected, tolerance)
             reason += f"\nLikely mistake: {hint}" if hint else ""
         return f" ({case.describe(inputs)})", reason
     return None

@@ -124,9 +124,20 @@ def _gate_names(gate):
 
 # ----- sequence models -----
 
+def _resolve_steps(value, steps):
+    """Options may name a size relative to the series: "steps" (= T) or "steps+1"."""
+    if value == "steps":
+        return steps
+    if value == "steps+1":
+        return steps + 1
+    if value == "steps-1":
+        return steps - 1
+    return value
+
+
 def _ar_series_inputs(case):
     draw = Draw(case)
-    return {"x": draw.normal(case.steps), "tau": case.options.get("tau", 3)}
+    return {"x": draw.normal(case.steps), "tau": _resolve_steps(case.options.get("tau", 3), case.steps)}
 
 
 def _ar_process_inputs(case):
@@ -138,27 +149,34 @@ def _ar_process_inputs(case):
     for t in range(length):
         series.append(0.6 * series[-1] - 0.2 * series[-2] + 0.3 + float(noise[t]))
     x = torch.tensor(series[2:], dtype=case.dtype, device=case.device)
-    return {"x": x, "tau": case.options.get("tau", 3)}
+    return {"x": x, "tau": _resolve_steps(case.options.get("tau", 3), case.steps)}
 
 
 def _predict_inputs(case):
+    """A history of max(steps, tau) values ("tau": "steps" makes it exactly tau long)."""
     draw = Draw(case)
-    tau = case.options.get("tau", 3)
-    return {"history": draw.normal(case.steps), "w": draw.normal(tau, scale=0.4),
+    tau = _resolve_steps(case.options.get("tau", 3), case.steps)
+    return {"history": draw.normal(max(case.steps, tau)), "w": draw.normal(tau, scale=0.4),
             "b": draw.normal(1)[0], "k": case.options.get("k", 5)}
 
 
 def _transition_inputs(case):
-    """States of a chain in which the last state never occurs, so its row must be uniform."""
+    """A chain whose edge states break counting bugs: state n-1 occurs only once, at the very end (never
+    left: uniform row), state n-2 only at the start (left once, never entered), state n-3 never (uniform
+    row); the others fill the middle. Length `length` (default 3 * steps); n_states >= 4."""
     draw = Draw(case)
     n_states = case.options.get("n_states", 4)
-    return {"states": draw.integers(n_states - 1, case.steps * 3), "n_states": n_states}
+    length = case.options.get("length", case.steps * 3)
+    middle = draw.integers(n_states - 3, max(length - 2, 0))
+    ends = torch.tensor([n_states - 2, n_states - 1], device=middle.device)
+    return {"states": torch.cat([ends[:1], middle, ends[1:]]), "n_states": n_states}
 
 
 def _markov_inputs(case):
     draw = Draw(case)
     n_states = case.options.get("n_states", 4)
-    return {"states": draw.integers(n_states, case.steps * 3), "P": draw.probabilities(n_states, n_states),
+    length = case.options.get("length", case.steps * 3)
+    return {"states": draw.integers(n_states, length), "P": draw.probabilities(n_states, n_states),
             "p0": draw.probabilities(n_states)}
 
 
@@ -203,9 +221,15 @@ def _gradient_norm_inputs(case):
 
 
 def _clip_inputs(case):
+    """Gradients of three shapes (or `n_tensors` of them); option `total_norm` rescales them to that total
+    2-norm, so that a case sits exactly where a clipping rule branches (below, between sqrt(max_norm) and
+    max_norm, above)."""
     draw = Draw(case)
-    grads = [draw.normal(case.hidden_size, case.input_size), draw.normal(case.hidden_size, case.hidden_size),
-             draw.normal(case.hidden_size)]
+    shapes = [(case.hidden_size, case.input_size), (case.hidden_size, case.hidden_size), (case.hidden_size,)]
+    grads = [draw.normal(*shape) for shape in shapes[:case.options.get("n_tensors", 3)]]
+    if "total_norm" in case.options:
+        total = torch.sqrt(sum((g.double() ** 2).sum() for g in grads))
+        grads = [(g.double() * (case.options["total_norm"] / total)).to(case.dtype) for g in grads]
     return {"grads": grads, "max_norm": case.options.get("max_norm", 1.0)}
 
 
@@ -277,7 +301,7 @@ SPECS = {spec.check_id: spec for spec in [
     Spec("sequence_models.predict_ahead", _predict_inputs, ref.predict_ahead,
          OutputLayout("predictions", {"predictions": ("step",)})),
     Spec("sequence_models.transition_matrix", _transition_inputs, ref.transition_matrix,
-         OutputLayout("P", {"P": ("from_state", "to_state")}, free_dtype=("P",))),
+         OutputLayout("P", {"P": ("from_state", "to_state")})),
     Spec("sequence_models.markov_log_likelihood", _markov_inputs, ref.markov_log_likelihood,
          OutputLayout("log_likelihood")),
     Spec("sequence_models.latent_update", _latent_inputs, ref.latent_update,
