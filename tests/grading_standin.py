@@ -4,6 +4,7 @@
 Each call appends "start"/"end" events (worker name, process id, job) to ``job.events_file`` so that a
 test can see where a job ran and which runs were cut short.
 """
+import multiprocessing
 import os
 import signal
 import time
@@ -23,6 +24,8 @@ class StandInJob:
     seconds: float = 0.2
     events_file: str = ""
     kills_its_worker: bool = False
+    raises: bool = False                 # a grader bug: grade_one should return a status row instead
+    starts_a_process: bool = False       # as a sandbox or a fork server does
 
 
 def expected_result(job):
@@ -41,6 +44,12 @@ def grade_one(job):
     _log(job, "start")
     if job.kills_its_worker:
         os.kill(os.getpid(), signal.SIGKILL)
+    if job.raises:
+        raise RuntimeError(f"grader bug on {job.student}")
+    if job.starts_a_process:
+        child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(0.01,))
+        child.start()
+        child.join()
     time.sleep(job.seconds)
     _log(job, "end")
     return expected_result(job)

@@ -1,6 +1,7 @@
 """The Dask backend on real processes: a scheduler and two workers started with the `dask` command on
 loopback (and a LocalCluster), grading a batch with the stand-in grader of grading_standin.py."""
 import json
+from dataclasses import replace
 import os
 import signal
 import subprocess
@@ -120,6 +121,18 @@ def test_a_job_that_kills_every_worker_ends_crashed_and_the_batch_goes_on(nanny_
     assert len(starts) == 4
 
 
+def test_a_grader_that_raises_gives_an_error_row_after_its_retries(nanny_cluster, tmp_path):
+    events = tmp_path / "events"
+    buggy = StandInJob("bob", "gru", events_file=str(events), raises=True)
+    results = list(grade_on_dask([buggy, *_batch(2, events, seconds=0.1)], grade_one,
+                                 address=nanny_cluster.address, retries=2))
+
+    assert len(results) == 3
+    (error,) = [r for r in results if r.student == "bob"]
+    assert error.status == "error" and "RuntimeError: grader bug on bob" in error.message
+    assert sum(1 for e in read_events(events) if e[0] == "start" and e[3] == "bob/gru") == 3
+
+
 def test_killing_a_worker_in_the_middle_loses_nothing(tmp_path):
     """Workers without nannies: the killed one stays dead, the other grades the rest."""
     cluster = DaskCluster(tmp_path, {"w1": ["--no-nanny"], "w2": ["--no-nanny"]})
@@ -158,7 +171,7 @@ def test_killing_a_worker_in_the_middle_loses_nothing(tmp_path):
 
 
 def test_local_cluster_by_default(tmp_path):
-    jobs = _batch(6, tmp_path / "events", seconds=0.1)
+    jobs = [replace(job, starts_a_process=True) for job in _batch(6, tmp_path / "events", seconds=0.1)]
     results = list(grade_on_dask(jobs, grade_one, n_workers=2))
 
     assert sorted(results, key=_key) == sorted(map(expected_result, jobs), key=_key)

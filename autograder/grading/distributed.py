@@ -16,7 +16,9 @@ as a ``crashed`` row. A ``grade_one`` that raises (a grader bug: it should retur
 retried ``retries`` times by Dask and then ends as an ``error`` row. Every job yields exactly one result.
 """
 import os
+from concurrent.futures import CancelledError
 
+import dask
 from distributed import Client, KilledWorker, LocalCluster, as_completed
 
 from .results import SubmissionResult
@@ -30,24 +32,29 @@ def grade_on_dask(jobs, grade_one, address=None, n_workers=None, gpu=False, on_r
     jobs = list(jobs)
     if not jobs:
         return
-    cluster = None
-    if address is None:
-        cluster = LocalCluster(
-            n_workers=n_workers or (1 if gpu else os.cpu_count()),
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",          # HTTP routes (health, metrics) on loopback only
-            worker_dashboard_address="127.0.0.1:0",
-            resources=GPU_RESOURCES if gpu else None,
-        )
-        address = cluster.scheduler_address
-    try:
+    if address is not None:
         with Client(address) as client:
             yield from _grade(client, jobs, grade_one, gpu, on_result, retries, resubmits)
-    finally:
-        if cluster is not None:
-            cluster.close()
+        return
+    # Workers that are not daemonic processes (also when a nanny restarts one), so that grade_one may
+    # start processes of its own: a sandbox, a fork server. The workers of a real cluster need the same:
+    # DASK_DISTRIBUTED__WORKER__DAEMON=False in their environment.
+    with dask.config.set({"distributed.worker.daemon": False}), \
+            _local_cluster(n_workers or (1 if gpu else os.cpu_count()), gpu) as cluster, \
+            Client(cluster.scheduler_address) as client:
+        yield from _grade(client, jobs, grade_one, gpu, on_result, retries, resubmits)
+
+
+def _local_cluster(n_workers, gpu):
+    return LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",          # HTTP routes (health, metrics) on loopback only
+        worker_dashboard_address="127.0.0.1:0",
+        resources=GPU_RESOURCES if gpu else None,
+    )
 
 
 def _grade(client, jobs, grade_one, gpu, on_result, retries, resubmits):
@@ -95,6 +102,9 @@ def _failed_result(job, error, attempts):
             student, assignment, status="crashed",
             message=f"every worker that ran this submission died ({attempts} submissions of the job, "
                     f"each retried by the scheduler up to its allowed failures)")
+    if isinstance(error, CancelledError):
+        return SubmissionResult(student, assignment, status="error",
+                                message="the Dask scheduler cancelled or lost this job")
     return SubmissionResult(
         student, assignment, status="error",
         message=f"the grader raised {type(error).__name__}: {str(error)[:300]}")
