@@ -35,7 +35,8 @@ RECURRENT_MODULES = (nn.RNNCell, nn.LSTMCell, nn.GRUCell, nn.RNN, nn.LSTM, nn.GR
 
 # Which assignments must not use the fused kernels, and which checks must not use autograd.
 KERNEL_FREE_ASSIGNMENTS = ("rnn", "lstm", "gru")
-MANUAL_BACKWARD_CHECKS = ("rnn.rnn_bptt", "rnn.hidden_gradient_norms")
+MANUAL_BACKWARD_CHECKS = ("rnn.rnn_bptt", "rnn.hidden_gradient_norms", "lstm.lstm_step_backward", "lstm.lstm_bptt",
+                          "gru.gru_step_backward")
 CLIPPING_CHECKS = ("rnn.clip_grad_norm",)
 
 

@@ -361,3 +361,10 @@ def assignment_of(check_id):
 
 def function_name(check_id):
     return check_id.split(".")[1]
+
+
+# The parts that ask for more than transcription: backward passes by hand, answers to questions, a trained
+# model. Each module builds on the helpers above and adds its specs to SPECS when imported.
+import autograder.specs_backward  # noqa: E402,F401
+import autograder.specs_questions  # noqa: E402,F401
+import autograder.specs_training  # noqa: E402,F401

@@ -1,0 +1,130 @@
+"""Graded answers: "predict, then run" questions and numbers found by an experiment.
+
+The student assigns a value in the notebook (`answer_q1 = 3`, `smallest_nonvanishing_radius = 1.7`);
+the check reads it through `lambda: answer_q1` (or the value itself, in check_notebook). An answer is a
+number, judged within a stated absolute tolerance, or one of a few named choices. A wrong answer is
+only called wrong: the message never shows the expected value. A right one shows the explanation.
+"""
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from autograder.compare import OutputLayout, TensorSnapshot, kind_name
+from autograder.specs import SPECS, Spec, function_name
+
+
+def _no_inputs(case):
+    return {}
+
+
+@dataclass(frozen=True)
+class AnswerSpec(Spec):
+    """A question whose answer is a number (choices empty) or one of `choices` (strings)."""
+
+    choices: tuple = ()
+    tolerance: float = 1e-6
+    explanation: str = ""
+
+    def call(self, fn, inputs):
+        name = function_name(self.check_id)
+        try:
+            answer = fn() if callable(fn) else fn
+        except NameError as error:
+            raise NotImplementedError(f"{name} is not assigned yet") from error
+        if self.choices:
+            if answer not in self.choices:
+                raise ValueError(f"{name} must be one of {', '.join(map(repr, self.choices))}; got {answer!r}")
+            return self.choices.index(answer)
+        if isinstance(answer, torch.Tensor) and answer.numel() == 1:
+            answer = answer.item()
+        if isinstance(answer, bool) or not isinstance(answer, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{name} must be a number (int or float); got {type(answer).__name__}")
+        return torch.tensor(float(answer), dtype=torch.float64)
+
+    def judge_result(self, observed, expected, inputs):
+        """None when the answer is right; else a message that does not give the answer away."""
+        name = function_name(self.check_id)
+        if self.choices:
+            right = observed == expected
+        else:
+            right = (isinstance(observed, TensorSnapshot) and observed.shape == ()
+                     and abs(float(observed.values) - float(expected)) <= self.tolerance)
+            if not isinstance(observed, TensorSnapshot):
+                return f"`{name}` should be a number, got {kind_name(observed)}"
+        if right:
+            return None
+        within = f" (answers within {self.tolerance:g} count as right)" if not self.choices else ""
+        return f"`{name}` is not the right answer yet{within}: run the experiment again and reread the text"
+
+
+def _choice(check_id, choices, right, explanation):
+    return AnswerSpec(check_id, _no_inputs, lambda: choices.index(right), OutputLayout(function_name(check_id)),
+                      choices=choices, explanation=explanation)
+
+
+def _number(check_id, value, tolerance, explanation):
+    return AnswerSpec(check_id, _no_inputs, lambda: torch.tensor(float(value()), dtype=torch.float64),
+                      OutputLayout(function_name(check_id)), tolerance=tolerance, explanation=explanation)
+
+
+# ----- the experiment of the rnn notebook -----
+
+# The setup the notebook states: rnn_demos.gradients.random_cell_weights("rnn", 4, 32, radius, seed=0),
+# inputs random_inputs(50, 4, seed=0), h_0 = 0; the gradient "does not vanish" when the spectral norm
+# ||d h_50 / d h_0||_2 is at least 1; radii on the grid 0.50, 0.55, ..., 3.00.
+RADIUS_SETUP = dict(input_size=4, hidden_size=32, steps=50, seed=0)
+RADIUS_GRID = tuple(round(0.5 + 0.05 * k, 2) for k in range(51))
+RADIUS_TOLERANCE = 0.05
+
+
+def gradient_norm_over_setup(radius):
+    """||d h_T / d h_0||_2 of the notebook's setup at this spectral radius (the book's own kernel)."""
+    from rnn_demos.gradients import random_cell_weights, random_inputs, rnn_jacobian_norms
+    s = RADIUS_SETUP
+    weights = random_cell_weights("rnn", s["input_size"], s["hidden_size"], radius, s["seed"])
+    return float(rnn_jacobian_norms(weights, random_inputs(s["steps"], s["input_size"], s["seed"]))[-1])
+
+
+@lru_cache(maxsize=1)
+def smallest_nonvanishing_radius_reference():
+    return next(radius for radius in RADIUS_GRID if gradient_norm_over_setup(radius) >= 1.0)
+
+
+QUESTION_SPECS = [
+    # sequence_models
+    _number("sequence_models.answer_q1", lambda: 1.0 / 3.0, 1e-6,
+            "Symbol 2 never occurs before the last step, so it is never left: its row has no counts and "
+            "gets the uniform row 1/K, not zeros (a row of zeros would not be a distribution)."),
+    _number("sequence_models.answer_q2", lambda: 0.9 ** 19, 1e-4,
+            "x_0 enters h_1 = x_0 B^T, and each of the 19 later steps multiplies it by A = 0.9 I: "
+            "0.9^19. A linear latent state forgets geometrically, like a Markov chain with tau = 1."),
+    # rnn
+    _number("rnn.answer_q1", lambda: 7, 0.0,
+            "d h_T / d h_t = J_T J_{T-1} ... J_{t+1} has one factor per step from t+1 to T: T - t = 7. "
+            "Each factor is diag(1 - h_k^2) W_hh, so the product of 7 of them shrinks or grows geometrically."),
+    _number("rnn.answer_q2", lambda: 3.0, 1e-9,
+            "total_norm is the norm *before* clipping, and a gradient whose norm is below max_norm is "
+            "returned unchanged (the scale is min(1, max_norm / (norm + 1e-6)) = 1)."),
+    _number("rnn.smallest_nonvanishing_radius", smallest_nonvanishing_radius_reference, RADIUS_TOLERANCE,
+            "tanh' = 1 - h^2 is below 1 wherever a unit is active, so each Jacobian factor shrinks the "
+            "gradient by more than W_hh alone would: the threshold of a tanh RNN driven by inputs lies above "
+            "the linear threshold of 1. Past it the norms grow until saturation caps them."),
+    # lstm
+    _choice("lstm.answer_q1", ("h_next", "c_next", "both"), "c_next",
+            "C_{t-1} enters the step only through C_t = f * C_{t-1} + i * g, so dL/dC_{t-1} = dL/dC_t * f; "
+            "the term from h_t = o * tanh(C_t) is already inside dL/dC_t. The gates never read C_{t-1} "
+            "(PyTorch's LSTM has no peephole connections)."),
+    _choice("lstm.answer_q2", ("exactly", "approximately", "no"), "exactly",
+            "With W_hh = 0 the gates do not depend on h, so the only road from C_0 to C_T is the cell path: "
+            "dC_T/dC_0 = diag(prod f_k) exactly, as the carousel page claims."),
+    # gru
+    _choice("gru.answer_q1", ("r", "z", "n"), "n",
+            "Only the n block treats its two biases differently: b_hn sits inside r * (h W_hn^T + b_hn), "
+            "so dL/db_hn = dL/da_n * r while dL/db_in = dL/da_n. For r and z both biases get the same gradient."),
+    _choice("gru.answer_q2", ("n", "h", "0"), "h",
+            "h' = (1 - z) * n + z * h: with z = 1 the new state is the old one, and dh'/dh = I: the "
+            "GRU's version of the carousel (the LSTM keeps C_t for it, the GRU its only state)."),
+]
+SPECS.update({spec.check_id: spec for spec in QUESTION_SPECS})
