@@ -205,8 +205,11 @@ def generic_messages(check_id):
         axes = layout.axes.get(leaf.split("[")[0]) or ("i", "j")
         index = ", ".join(f"{axis}=2" for axis in axes)
         messages += [f"`{leaf}` has wrong values: 3 of 12 entries are off; largest at index ({index}): got 0.1, "
-                     "expected 0.2 (error 0.1 > tolerance 1e-05)", f"`{leaf}` is 91, expected 98"]
-    return messages
+                     "expected 0.2 (error 0.1 > tolerance 1e-05)", f"`{leaf}` is 91, expected 98",
+                     f"Where: in `{leaf}`: every entry wrong", f"Where: in `{leaf}`: 3 of 12 entries right",
+                     f"Where: right: `{leaf}`; wrong: `{leaf}`"]
+    return ["failed on a hidden case :", "Where: it is wrong only on some of the cases and right on the others",
+            *messages]
 
 
 def test_no_where_matches_a_message_that_names_nothing():

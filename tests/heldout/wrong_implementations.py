@@ -429,7 +429,7 @@ def rnn_cell_under_no_grad(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonline
 
 
 @wrong("rnn.rnn_cell", "the option is lower-cased first, so 'TANH' or 'Relu' is accepted instead of raising "
-       "ValueError", r"ValueError|invalid|raise|unknown|case", others(TRANSPOSE, BIAS))
+       "ValueError", r"ValueError|invalid|raise|unknown|upper.?case|lower\(\)|case.?(in)?sensitive", others(TRANSPOSE, BIAS))
 def rnn_cell_case_insensitive_option(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity="tanh"):
     pre = _rnn_pre_activation(x, h, weight_ih, weight_hh, bias_ih, bias_hh)
     kind = nonlinearity.lower()
@@ -492,7 +492,7 @@ def rnn_forward_state_not_carried(x, h0, weight_ih, weight_hh, bias_ih, bias_hh,
 
 
 @wrong("rnn.rnn_forward", "output stacks the state before each step (h0 .. h_{T-1}) instead of after it",
-       r"shift|off.by.one|h0|initial|one step|t ?= ?0\b|step 0", others(TRANSPOSE, BIAS, ACTIVATION))
+       r"shift|off.by.one|h0|initial state|one step (early|late)|before (each|the) step", others(TRANSPOSE, BIAS, ACTIVATION))
 def rnn_forward_output_shifted(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
     if batch_first:
         x = x.transpose(0, 1)
@@ -650,7 +650,7 @@ def _single_sequence_states(x, h0, weight_ih, weight_hh, bias_ih, bias_hh):
 
 
 @wrong("rnn.hidden_gradient_norms", "the step Jacobians multiplied on the wrong side (J_{t+1} ... J_T "
-       "instead of J_T ... J_{t+1})", r"order|left|right|side|revers|multipl", others(TRANSPOSE, BIAS))
+       "instead of J_T ... J_{t+1})", r"order|(left|right)[- ]multipl|on the (left|right)|wrong side|revers", others(TRANSPOSE, BIAS))
 def norms_product_in_wrong_order(x, h0, weight_ih, weight_hh, bias_ih, bias_hh):
     states = _single_sequence_states(x, h0, weight_ih, weight_hh, bias_ih, bias_hh)
     jacobian = torch.eye(len(h0), dtype=h0.dtype, device=h0.device)
@@ -1027,8 +1027,7 @@ def lstm_cell_forget_bias_plus_one(x, state, weight_ih, weight_hh, bias_ih, bias
     return o * torch.tanh(c_next), c_next
 
 
-@wrong("lstm.lstm_cell", "the state unpacked as (c, h) instead of (h, c)", r"state|\(h, ?c\)|\(c, ?h\)|"
-       r"unpack|swap|order", others(TRANSPOSE, BIAS))
+@wrong("lstm.lstm_cell", "the state unpacked as (c, h) instead of (h, c)", r"\(h, ?c\)|\(c, ?h\)|unpack|swap|order", others(TRANSPOSE, BIAS))
 def lstm_cell_state_unpacked_backwards(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
     c, h = state
     return right.lstm_cell(x, (h, c), weight_ih, weight_hh, bias_ih, bias_hh)
@@ -1417,7 +1416,7 @@ def gru_forward_detaches_states(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, b
 
 
 @wrong("gru.gru_forward", "output stacks the state before each step (h0 .. h_{T-1})",
-       r"shift|off.by.one|h0|initial|one step|t ?= ?0\b|step 0", others(TRANSPOSE, BIAS, GATE_ORDER))
+       r"shift|off.by.one|h0|initial state|one step (early|late)|before (each|the) step", others(TRANSPOSE, BIAS, GATE_ORDER))
 def gru_forward_output_shifted(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
     if batch_first:
         x = x.transpose(0, 1)
@@ -1462,3 +1461,286 @@ def counts_lstm_as_float(input_size, hidden_size):
     per_block = hidden_size * (input_size + hidden_size) + 2 * hidden_size
     gru = 3 * per_block
     return {"rnn": per_block, "gru": gru, "lstm": gru / 3 * 4}
+
+
+# ============================================================== less common mistakes, all notebooks
+# Kinds a catalogue is less likely to hold: a constant factor, a function applied twice, a term added or
+# left out, an index one step off, a reshape instead of a transpose, a state reset, a smoothing habit.
+
+@wrong("sequence_models.ar_design_matrix", "unfold's step taken as tau: non-overlapping windows (x.unfold(0, "
+       "tau, tau)), too few rows unless tau == 1", r"shape|overlap|stride|too few rows",
+       others(TRANSPOSE, DTYPE, IN_PLACE))
+def ar_design_non_overlapping_windows(x, tau):
+    if tau < 1 or tau >= len(x):
+        raise ValueError("tau out of range")
+    return x.unfold(0, tau, tau)[:-1], x[tau:]
+
+
+@wrong("sequence_models.fit_ar", "a small ridge term added to the normal equations 'for stability'",
+       r"regulari[sz]|ridge|penalt|normal equations|least.squares", others(TRANSPOSE, DTYPE, IN_PLACE))
+def fit_ar_with_ridge(x, tau):
+    X, y = right.ar_design_matrix(x, tau)
+    design = torch.cat([X, torch.ones(len(y), 1, dtype=x.dtype, device=x.device)], dim=1)
+    gram = design.T @ design + 1e-3 * torch.eye(tau + 1, dtype=x.dtype, device=x.device)
+    solution = torch.linalg.solve(gram, design.T @ y)
+    return solution[:-1], solution[-1]
+
+
+@wrong("sequence_models.predict_ahead", "the window is never moved: every prediction comes from the last tau "
+       "values of history", r"feed|fed back|not (updated|moved|shifted)|same window|constant|repeat",
+       others(TRANSPOSE, DTYPE, IN_PLACE))
+def predict_window_never_moves(history, w, b, k):
+    window = history[-len(w):]
+    return torch.stack([window @ w + b for _ in range(k)])
+
+
+@wrong("sequence_models.transition_matrix", "add-one (Laplace) smoothing of the counts",
+       r"smooth|laplace|add.one|pseudo.?count|\+ ?1", others(TRANSPOSE, DTYPE))
+def transition_add_one_smoothing(states, n_states):
+    counts = torch.ones(n_states, n_states, dtype=torch.float64, device=states.device)
+    for a, b in zip(states[:-1].tolist(), states[1:].tolist()):
+        counts[a, b] += 1
+    return counts / counts.sum(dim=1, keepdim=True)
+
+
+@wrong("sequence_models.transition_matrix", "the number of states taken from the data (states.max() + 1) "
+       "instead of n_states: too small when the highest states never occur",
+       r"shape|n_states|never (occur|appear)|max", others(TRANSPOSE, DTYPE))
+def transition_size_from_data(states, n_states):
+    n = int(states.max()) + 1
+    counts = torch.zeros(n, n, dtype=torch.float64, device=states.device)
+    for a, b in zip(states[:-1].tolist(), states[1:].tolist()):
+        counts[a, b] += 1
+    totals = counts.sum(dim=1, keepdim=True)
+    return torch.where(totals > 0, counts / totals.clamp(min=1), torch.full_like(counts, 1.0 / n))
+
+
+@wrong("sequence_models.markov_log_likelihood", "log2 instead of the natural log", r"log2|base|natural|\bln\b|"
+       r"factor|scal", others(TRANSPOSE, "underflow"))
+def markov_log_base_two(states, P, p0):
+    return torch.log2(p0[states[0]]) + torch.log2(P[states[:-1], states[1:]]).sum()
+
+
+@wrong("sequence_models.markov_log_likelihood", "the last transition is left out (P[states[:-2], states[1:-1]])",
+       r"last (transition|step|pair)|off.by.one|misses", others(TRANSPOSE, "underflow"))
+def markov_misses_last_transition(states, P, p0):
+    return torch.log(p0[states[0]]) + torch.log(P[states[:-2], states[1:-1]]).sum()
+
+
+@wrong("sequence_models.markov_log_likelihood", "the transition terms stacked from a Python list: a sequence of "
+       "one state (no transition) crashes", r"one state|length 1|single|empty|no transition",
+       others(TRANSPOSE, "underflow"))
+def markov_stacks_pairs(states, P, p0):
+    terms = [torch.log(P[a, b]) for a, b in zip(states[:-1], states[1:])]
+    return torch.log(p0[states[0]]) + torch.stack(terms).sum()
+
+
+@wrong("sequence_models.latent_update", "h added back (a residual): h + h A^T + x B^T",
+       r"extra|residual|identity|\+ ?h\b|added h|old state", others(TRANSPOSE, BIAS))
+def latent_update_residual(h, x, A, B):
+    return h + h @ A.T + x @ B.T
+
+
+@wrong("sequence_models.latent_update", "a tanh from the next chapter: tanh(h A^T + x B^T)",
+       r"tanh|nonlinear|activation|linear", others(TRANSPOSE, BIAS))
+def latent_update_with_tanh(h, x, A, B):
+    return torch.tanh(h @ A.T + x @ B.T)
+
+
+@wrong("rnn.rnn_cell", "leaky_relu for 'relu'", r"relu|leaky|negative", others(TRANSPOSE, BIAS))
+def rnn_cell_leaky_relu(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity="tanh"):
+    pre = _rnn_pre_activation(x, h, weight_ih, weight_hh, bias_ih, bias_hh)
+    if nonlinearity == "tanh":
+        return torch.tanh(pre)
+    if nonlinearity == "relu":
+        return torch.nn.functional.leaky_relu(pre)
+    raise ValueError(nonlinearity)
+
+
+@wrong("rnn.rnn_forward", "step t reads x[t - 1]: the inputs are rotated by one step",
+       r"rotat|shift|x\[-1\]|x\[t ?- ?1\]|last input|off.by.one|one step (early|late)", others(TRANSPOSE, BIAS))
+def rnn_forward_input_index_off_by_one(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
+    if batch_first:
+        x = x.transpose(0, 1)
+    step = _rnn_step(weight_ih, weight_hh, bias_ih, bias_hh)
+    h, outputs = h0, []
+    for t in range(x.shape[0]):
+        h = step(x[t - 1], h)
+        outputs.append(h)
+    output = torch.stack(outputs)
+    return (output.transpose(0, 1) if batch_first else output), h
+
+
+@wrong("rnn.rnn_forward", "batch_first handled with reshape instead of transpose: the entries are scrambled",
+       r"reshape|view|transpos|scrambl|order of (the )?(elements|entries)", others(BIAS, ACTIVATION))
+def rnn_forward_reshape_instead_of_transpose(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
+    if batch_first:
+        x = x.reshape(x.shape[1], x.shape[0], x.shape[2])
+    output, h = _unroll(_rnn_step(weight_ih, weight_hh, bias_ih, bias_hh), x, h0)
+    if batch_first:
+        output = output.reshape(output.shape[1], output.shape[0], output.shape[2])
+    return output, h
+
+
+@wrong("rnn.rnn_bptt", "grad_h0 is one step short: the last delta is returned without the product with W_hh",
+       r"grad_h0 (misses|lacks)|times W_hh|@ ?weight_hh|last (multiplication|product)|one step short|delta|"
+       r"pre-?activation", others(TRANSPOSE, BIAS))
+def bptt_grad_h0_one_step_short(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_T):
+    states = _rnn_states(x, h0, weight_ih, weight_hh, bias_ih, bias_hh)
+    grad_w_ih, grad_w_hh, grad_b = torch.zeros_like(weight_ih), torch.zeros_like(weight_hh), torch.zeros_like(bias_ih)
+    grad_h, delta = grad_h_T, grad_h_T
+    for t in range(len(x), 0, -1):
+        delta = grad_h * (1 - states[t] ** 2)
+        grad_w_ih = grad_w_ih + delta.T @ x[t - 1]
+        grad_w_hh = grad_w_hh + delta.T @ states[t - 1]
+        grad_b = grad_b + delta.sum(dim=0)
+        grad_h = delta @ weight_hh
+    return grad_w_ih, grad_w_hh, grad_b, grad_b.clone(), delta
+
+
+@wrong("rnn.hidden_gradient_norms", "the tanh derivative left out: products of W_hh alone",
+       r"derivative|1 ?- ?h|diag|tanh'|saturat", others(TRANSPOSE, BIAS))
+def norms_without_tanh_derivative(x, h0, weight_ih, weight_hh, bias_ih, bias_hh):
+    jacobian = torch.eye(len(h0), dtype=h0.dtype, device=h0.device)
+    norms = [torch.linalg.matrix_norm(jacobian)]
+    for _ in range(len(x)):
+        jacobian = jacobian @ weight_hh
+        norms.append(torch.linalg.matrix_norm(jacobian))
+    return torch.stack(norms[::-1])
+
+
+@wrong("rnn.clip_grad_norm", "always rescales to max_norm, also when the norm is already below it (no min with 1)",
+       r"min\(|never (scale|grow)|scal(e|es|ing) up|above 1|clamp|only when|not needed|below max_norm",
+       others(TRANSPOSE, IN_PLACE))
+def clip_always_rescales(grads, max_norm):
+    total = _total_norm(grads)
+    return [g * (max_norm / (total + 1e-6)) for g in grads], total
+
+
+@wrong("rnn.clip_grad_norm", "the L1 norm (sum of absolute values) instead of the 2-norm",
+       r"L1|abs|2-norm|square|euclid", others(TRANSPOSE, IN_PLACE))
+def clip_with_l1_norm(grads, max_norm):
+    total = sum(g.abs().sum() for g in grads)
+    scale = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+    return [g * scale for g in grads], total
+
+
+@wrong("rnn.clip_grad_norm", "total_norm is the norm after clipping, not before",
+       r"before clipping|after clipping|original|clipped norm", others(TRANSPOSE, IN_PLACE))
+def clip_returns_norm_after_clipping(grads, max_norm):
+    scale = torch.clamp(max_norm / (_total_norm(grads) + 1e-6), max=1.0)
+    clipped = [g * scale for g in grads]
+    return clipped, _total_norm(clipped)
+
+
+@wrong("lstm.forget_gate", "the biases added after the sigmoid (misplaced parenthesis)",
+       r"bias.*(outside|inside|after|before)|outside the sigmoid|inside|parenthes", others(TRANSPOSE))
+def forget_gate_biases_outside_sigmoid(x, h, W_if, W_hf, b_if, b_hf):
+    return torch.sigmoid(x @ W_if.T + h @ W_hf.T) + b_if + b_hf
+
+
+@wrong("lstm.input_gate", "sigmoid applied twice (once in a helper, once again)",
+       r"twice|double|sigmoid\(sigmoid|applied again", others(TRANSPOSE, BIAS))
+def input_gate_sigmoid_twice(x, h, W_ii, W_hi, b_ii, b_hi):
+    return torch.sigmoid(torch.sigmoid(_affine(x, h, W_ii, W_hi, b_ii, b_hi)))
+
+
+@wrong("lstm.candidate", "relu instead of tanh", r"tanh|relu|activation|nonlinearit", others(TRANSPOSE, BIAS))
+def candidate_relu(x, h, W_ig, W_hg, b_ig, b_hg):
+    return torch.relu(_affine(x, h, W_ig, W_hg, b_ig, b_hg))
+
+
+@wrong("lstm.cell_update", "the new cell squashed by tanh: tanh(f * c + i * g)", r"tanh|squash|activation|"
+       r"nonlinear", others(IN_PLACE, "swap"))
+def cell_update_with_tanh(c, f, i, g):
+    return torch.tanh(f * c + i * g)
+
+
+@wrong("lstm.output_gate_and_hidden", "h_next = o * sigmoid(c_next)", r"tanh|sigmoid",
+       others(TRANSPOSE, BIAS, "swap|order"))
+def output_gate_sigmoid_of_cell(x, h, c_next, W_io, W_ho, b_io, b_ho):
+    o = torch.sigmoid(_affine(x, h, W_io, W_ho, b_io, b_ho))
+    return o, o * torch.sigmoid(c_next)
+
+
+@wrong("lstm.lstm_cell", "the stacked pre-activation split along the batch axis (chunk(4, dim=0))",
+       r"chunk|dim(ension)?|split|axis|batch rows", others(TRANSPOSE, BIAS))
+def lstm_cell_chunks_batch_axis(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
+    h, c = state
+    pre = x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh
+    i, f, g, o = pre.chunk(4, dim=0)
+    c_next = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c_next), c_next
+
+
+@wrong("lstm.lstm_cell", "one sigmoid over all four blocks: the candidate g gets a sigmoid instead of tanh",
+       r"tanh|candidate|\bg\b|sigmoid", others(TRANSPOSE, BIAS, GATE_ORDER))
+def lstm_cell_all_sigmoid(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
+    h, c = state
+    i, f, g, o = torch.sigmoid(x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh).chunk(4, dim=1)
+    c_next = f * c + i * g
+    return o * torch.tanh(c_next), c_next
+
+
+@wrong("lstm.lstm_forward", "only h is carried: the cell state restarts from c0 at every step",
+       r"cell state|\bc\b|c0|carr", others(TRANSPOSE, BIAS, GATE_ORDER))
+def lstm_forward_cell_not_carried(x, state0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
+    if batch_first:
+        x = x.transpose(0, 1)
+    h, c, outputs = state0[0], state0[1], []
+    for x_t in x:
+        h, c = right.lstm_cell(x_t, (h, state0[1]), weight_ih, weight_hh, bias_ih, bias_hh)
+        outputs.append(h)
+    output = torch.stack(outputs)
+    return (output.transpose(0, 1) if batch_first else output), (h, c)
+
+
+@wrong("lstm.lstm_forward", "state0 ignored: starts from zeros, as nn.LSTM does without a state",
+       r"state0|h0|c0|initial|zeros|step 0|t ?= ?0\b|first step", others(TRANSPOSE, BIAS, GATE_ORDER))
+def lstm_forward_ignores_state0(x, state0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
+    if batch_first:
+        x = x.transpose(0, 1)
+    zeros = torch.zeros_like(state0[0])
+    output, state = _lstm_layer(x, (zeros, zeros), weight_ih, weight_hh, bias_ih, bias_hh)
+    return (output.transpose(0, 1) if batch_first else output), tuple(state)
+
+
+@wrong("lstm.lstm_param_count", "the biases counted once for the layer, not per gate: 4 (H I + H H) + 2 H",
+       r"bias.*(4|four|gate|block)|per gate|each gate", others("tensor|float"))
+def lstm_param_count_biases_once(input_size, hidden_size):
+    return 4 * (input_size * hidden_size + hidden_size * hidden_size) + 2 * hidden_size
+
+
+@wrong("gru.gru_candidate", "1 - r instead of r on the recurrent term", r"1 ?- ?r|reset|complement|\br\b",
+       others(TRANSPOSE, ACTIVATION, IN_PLACE))
+def gru_candidate_one_minus_reset(x, h, r, W_in, W_hn, b_in, b_hn):
+    return torch.tanh(x @ W_in.T + b_in + (1 - r) * (h @ W_hn.T + b_hn))
+
+
+@wrong("gru.gru_cell", "a typo in the unpacking: the update gate reuses the reset gate's block",
+       r"update|\bz\b|block|rows", others(TRANSPOSE, BIAS, IN_PLACE))
+def gru_cell_update_uses_reset_block(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
+    blocks = _gru_blocks(weight_ih, weight_hh, bias_ih, bias_hh)
+    return _gru_from_blocks(x, h, blocks[0], blocks[0], blocks[2])
+
+
+@wrong("gru.gru_cell", "the reset gate never used: n = tanh(x W_in^T + b_in + h W_hn^T + b_hn)",
+       r"reset|\br\b|missing", others(TRANSPOSE, BIAS, GATE_ORDER))
+def gru_cell_without_reset(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
+    _, z_w, n_w = _gru_blocks(weight_ih, weight_hh, bias_ih, bias_hh)
+    z = torch.sigmoid(_affine(x, h, *z_w))
+    n = torch.tanh(_affine(x, h, *n_w))
+    return (1 - z) * n + z * h
+
+
+@wrong("gru.gru_forward", "h0 ignored: starts from zeros, as nn.GRU does without a state",
+       r"h0|initial|zeros|step 0|t ?= ?0\b|first step", others(TRANSPOSE, BIAS, GATE_ORDER))
+def gru_forward_ignores_h0(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
+    if batch_first:
+        x = x.transpose(0, 1)
+    output, h = _gru_layer(x, torch.zeros_like(h0), weight_ih, weight_hh, bias_ih, bias_hh)
+    return (output.transpose(0, 1) if batch_first else output), h
+
+
+# The table reads by notebook and function, in the notebooks' order.
+HELD_OUT.sort(key=lambda entry: list(right.BY_CHECK_ID).index(entry.check_id))
