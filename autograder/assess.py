@@ -6,7 +6,7 @@ autograder.tolerances.
 """
 from dataclasses import dataclass
 
-from autograder.diagnose import diagnose
+from autograder.diagnose import case_view, diagnose
 from autograder.tolerances import tolerance_for
 from autograder.compare import max_error
 from autograder.contracts import contract_for
@@ -36,6 +36,7 @@ def _assess(check_id, records):
     spec = SPECS[check_id]
     seconds = sum(r.seconds for r in records)
     largest = 0.0
+    views, failure = [], None
     for record in records:
         case = record.case
         inputs = spec.make_inputs(case)
@@ -45,16 +46,20 @@ def _assess(check_id, records):
                         gradient_due=gradient_checked(contract_for(check_id), case))
         if message and message.startswith("not implemented"):
             return Result(check_id, False, f"{check_id}: {message}", float("inf"), len(records), seconds)
-        if message:
-            hint = None
-            if not record.observation.forbidden and expected_error is None:
-                hint = diagnose(spec, inputs, record.observation, expected, tolerance)
-            text = f"{check_id} failed on a hidden case ({case.describe(inputs)}):\n{message}"
-            if hint:
-                text += f"\nLikely mistake: {hint}"
-            return Result(check_id, False, text, float("inf"), len(records), seconds, hint)
-        if expected_error is None:
+        view = case_view(spec, case, inputs, record.observation, outcome, tolerance)
+        views.append(view)
+        if message and failure is None:
+            failure = (view, message)
+        elif not message and expected_error is None:
             largest = max(largest, max_error(record.observation.result, expected))
+    if failure:
+        view, message = failure
+        where, hint = diagnose(spec, views) if not view.passed and not view.observation.forbidden else ([], None)
+        text = f"{check_id} failed on a hidden case ({view.case.describe(view.inputs)}):\n{message}"
+        text += "".join(f"\nWhere: {line}" for line in where)
+        if hint:
+            text += f"\nLikely mistake: {hint}"
+        return Result(check_id, False, text, float("inf"), len(records), seconds, hint)
     devices = sorted({r.case.device for r in records})
     dtypes = sorted({str(r.case.dtype).replace("torch.", "") for r in records})
     text = (f"{check_id}: passed {len(records)} hidden cases ({', '.join(devices)}; {', '.join(dtypes)}), "

@@ -1,8 +1,8 @@
-"""Name the likely mistake behind a failed check.
+"""Name the likely mistake behind a failed check, and say where the output is wrong.
 
-For each check a list of hypotheses: a hint and a function that computes what a solution with that
-mistake would return on the same inputs. The first hypothesis that reproduces the observed output
-(within the case's tolerance) and that the tolerance can tell apart from the right answer is reported.
+For each check a catalogue of known mistakes: a hint and a function that computes what a solution with
+that mistake would return on the same inputs. They are tried first, then the generic transformations
+of autograder.explain; a hint is given only when it reproduces the student's output on every case.
 Exceptions are matched on their message.
 """
 import itertools
@@ -12,7 +12,9 @@ from typing import Callable
 import torch
 
 from autograder import mistaken_kernels as wk
-from autograder.compare import Tolerance, compare, snapshot
+from autograder.compare import compare
+from autograder.contracts import contract_for
+from autograder.explain import CaseView, Hypothesis, exception_views_hint, likely_mistake, locate
 from autograder.specs import layout_for
 
 LSTM_GATE_NAMES, GRU_GATE_NAMES = "ifgo", "rzn"
@@ -24,27 +26,40 @@ class Mistake:
     outputs: Callable  # named inputs -> what the mistaken solution returns
 
 
-def diagnose(spec, inputs, observation, expected, tolerance):
-    """A hint naming the likely mistake, or None when no hypothesis explains the observation.
+def diagnose(spec, views):
+    """(where, hint) for a failed check, from all its cases (autograder.explain.CaseView).
 
-    `expected` is the right answer for `inputs`; `tolerance` the case's tolerance.
+    `where`: lines saying where the output is wrong; `hint`: the likely mistake, named only when one
+    explanation reproduces the student's output on every case (None otherwise).
     """
-    if observation.error_type:
-        return _exception_hint(inputs, observation)
-    if observation.result is None or observation.modified_inputs:
-        return None
-    layout = layout_for(spec, inputs)
-    tolerance = Tolerance(tolerance.rtol, tolerance.atol)
-    for mistake in MISTAKES.get(spec.check_id, ()):
-        try:
-            wrong = mistake.outputs(**inputs)
-        except (RuntimeError, ValueError, IndexError):
-            continue  # this mistake cannot even run on these inputs
-        if compare(snapshot(wrong), expected, layout, tolerance) is None:
-            continue  # indistinguishable from the right answer on these inputs
-        if compare(observation.result, wrong, layout, tolerance) is None:
-            return mistake.hint
-    return None
+    judged = [v for v in views if v.expected_error is None and not v.observation.forbidden]
+    failing = [v for v in judged if not v.passed]
+    if not failing:
+        return [], None
+    catalogue = [Hypothesis(m.hint, _catalogue_prediction(m)) for m in MISTAKES.get(spec.check_id, ())]
+    first = failing[0]
+    if first.observation.error_type:
+        pattern = exception_views_hint(views)
+        hint = likely_mistake(spec, judged, catalogue) or _exception_hint(first.inputs, first.observation)
+        return ([pattern] if pattern else []), hint
+    return locate(spec, judged), likely_mistake(spec, judged, catalogue)
+
+
+def case_view(spec, case, inputs, observation, outcome, tolerance):
+    """A CaseView whose `passed` says whether the returned values are right (the contract's other rules
+    are judged elsewhere); invalid inputs pass when they raise the documented exception."""
+    expected, expected_error = outcome
+    if expected_error is not None:
+        passed = observation.error_type == expected_error.__name__
+    else:
+        passed = observation.error_type is None and compare(
+            observation.result, expected, layout_for(spec, inputs), tolerance,
+            fixed_dtype=contract_for(spec.check_id).fixed_dtype) is None
+    return CaseView(case, inputs, observation, expected, expected_error, tolerance, passed)
+
+
+def _catalogue_prediction(mistake):
+    return lambda view: mistake.outputs(**view.inputs)
 
 
 def _exception_hint(inputs, observation):

@@ -13,7 +13,7 @@ import torch
 
 from autograder.compare import Tolerance
 from autograder.contracts import contract_for
-from autograder.diagnose import diagnose
+from autograder.diagnose import case_view, diagnose
 from autograder.gradients import gradient_checked
 from autograder.outcome import expected_outcome, judge, observe
 from autograder.specs import SPECS, Case, assignment_of, function_name
@@ -94,6 +94,7 @@ def _first_failure(check_id, fn, cases):
 
 
 def _first_failure_of(spec, check_id, fn, cases):
+    views, failure = [], None
     for case in cases:
         inputs = spec.make_inputs(case)
         gradient_due = gradient_checked(contract_for(check_id), case)
@@ -101,16 +102,20 @@ def _first_failure_of(spec, check_id, fn, cases):
         outcome = expected_outcome(spec, inputs)
         tolerance = visible_tolerance(check_id, case)
         reason = judge(spec, inputs, observation, tolerance, outcome, gradient_due=gradient_due)
-        if reason is None:
-            continue
-        if reason.startswith("not implemented"):
+        if reason and reason.startswith("not implemented"):
             return "", reason
-        expected, expected_error = outcome
-        if expected_error is None:
-            hint = diagnose(spec, inputs, observation, expected, tolerance)
-            reason += f"\nLikely mistake: {hint}" if hint else ""
-        return f" ({case.describe(inputs)})", reason
-    return None
+        view = case_view(spec, case, inputs, observation, outcome, tolerance)
+        views.append(view)
+        if reason and failure is None:
+            failure = (view, reason)
+    if failure is None:
+        return None
+    view, reason = failure
+    if not view.passed and not view.observation.forbidden:
+        where, hint = diagnose(spec, views)
+        reason += "".join(f"\nWhere: {line}" for line in where)
+        reason += f"\nLikely mistake: {hint}" if hint else ""
+    return f" ({view.case.describe(view.inputs)})", reason
 
 
 def check_notebook(assignment, namespace):
