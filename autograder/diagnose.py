@@ -274,8 +274,15 @@ def _clip_mistakes():
         clipped = rescale(grads, torch.clamp(max_norm / (norm + 1e-6), max=1.0))
         return clipped, total(clipped)
 
+    def squared_threshold(grads, max_norm):
+        norm = total(grads)
+        scale = max_norm / (norm + 1e-6) if norm ** 2 > max_norm else torch.ones_like(norm)
+        return rescale(grads, scale), norm
+
     return [
         Mistake("clipping per element (clamp) instead of rescaling by the total norm", per_element),
+        Mistake("the squared norm is compared with max_norm: clip when total_norm > max_norm, and total_norm "
+                "is the square root of the sum of squares", squared_threshold),
         Mistake("each tensor clipped by its own norm; the rule uses one norm over all tensors", per_tensor),
         Mistake("the scale must be min(1, max_norm / (total_norm + 1e-6)): the 1e-6 is missing", no_eps),
         Mistake("gradients rescaled even when total_norm <= max_norm: take min(1, ...)", always),

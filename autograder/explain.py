@@ -84,7 +84,18 @@ def case_pattern(views):
     for text, test in features + list(_FEATURES):
         if all(test(v.case) for v in failing) and not any(test(v.case) for v in passing):
             return f"it is wrong only on the cases with {text} and right on the {len(passing)} others"
+    failing_options = {_options_text(v) for v in failing}
+    passing_options = {_options_text(v) for v in passing}
+    if failing_options.isdisjoint(passing_options) and len(failing_options) <= 3 and all(failing_options):
+        return (f"it is wrong only with {' or with '.join(sorted(failing_options))}, and right with "
+                f"{' and with '.join(sorted(passing_options))}")
     return None
+
+
+def _options_text(view):
+    """The case's option values as the function sees them (e.g. max_norm=10.0), not how they were built."""
+    shown = [k for k in view.case.options if k in view.inputs]
+    return ", ".join(f"{k}={view.inputs[k]!r}" for k in shown)
 
 
 def _leaves(names, observed, expected):
@@ -148,6 +159,8 @@ def _where_in(mask, axes, contract):
 def _index_set_text(name, bad, size, contract):
     label = {"time": "time steps t", "batch": "batch rows", "hidden": "hidden units", "t": "entries t",
              "step": "predictions"}.get(name, f"{name} indices")
+    if len(bad) == 1:
+        return f"only {label} [{int(bad[0])}] is wrong (of {size})"
     if len(bad) and list(bad) == list(range(bad[0], size)) and bad[0] > 0:
         return f"{label} from {bad[0]} on are wrong (earlier ones right)"
     if len(bad) and list(bad) == list(range(0, bad[-1] + 1)):

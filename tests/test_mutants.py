@@ -307,6 +307,82 @@ def parameter_counts_one_bias(input_size, hidden_size):
     return {"rnn": per_block, "gru": 3 * per_block, "lstm": 4 * per_block}
 
 
+# ----- kinds a catalogue of value mistakes misses (contract, edge cases, branches) -----
+
+def gru_cell_squeezed(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
+    return right.gru_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh).squeeze()
+
+
+def rnn_forward_guesses_layout(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
+    batch_first = x.shape[0] == h0.shape[0]  # "the batch is first when the first axis has batch rows"
+    return right.rnn_forward(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first)
+
+
+def forget_gate_detached(x, h, W_if, W_hf, b_if, b_hf):
+    return right.forget_gate(x, h, W_if, W_hf, b_if, b_hf).detach()
+
+
+def gru_cell_under_no_grad(*args):
+    with torch.no_grad():
+        return right.gru_cell(*args)
+
+
+def latent_update_through_numpy(h, x, A, B):
+    values = h.detach().numpy() @ A.detach().numpy().T + x.detach().numpy() @ B.detach().numpy().T
+    return torch.from_numpy(values).to(h.dtype)
+
+
+def clip_returns_inputs_when_small(grads, max_norm):
+    total = torch.sqrt(sum((g ** 2).sum() for g in grads))
+    if total <= max_norm:
+        return grads, total
+    return right.clip_grad_norm(grads, max_norm)
+
+
+def lstm_param_count_as_tensor(input_size, hidden_size):
+    return torch.tensor(right.lstm_param_count(input_size, hidden_size))
+
+
+def transition_matrix_float32(states, n_states):
+    return right.transition_matrix(states, n_states).float()
+
+
+def rnn_cell_falls_back_to_tanh(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity="tanh"):
+    pre = x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh
+    return torch.relu(pre) if nonlinearity == "relu" else torch.tanh(pre)
+
+
+def transition_totals_from_occurrences(states, n_states):
+    counts = torch.zeros(n_states, n_states, dtype=torch.float64)
+    for a, b in zip(states[:-1], states[1:]):
+        counts[a, b] += 1
+    occurrences = torch.bincount(states, minlength=n_states).double()[:, None]
+    P = counts / occurrences.clamp(min=1)
+    P[occurrences[:, 0] == 0] = 1.0 / n_states
+    return P
+
+
+def transition_counts_in_float32(states, n_states):
+    counts = torch.zeros(n_states, n_states, dtype=torch.float32)
+    for a, b in zip(states[:-1], states[1:]):
+        counts[a, b] += 1
+    totals = counts.sum(dim=1, keepdim=True)
+    P = torch.where(totals > 0, counts / totals.clamp(min=1), torch.full_like(counts, 1.0 / n_states))
+    return P.double()
+
+
+def clip_compares_squared_norm(grads, max_norm):
+    squared = sum((g ** 2).sum() for g in grads)
+    total = torch.sqrt(squared)
+    if squared <= max_norm:
+        return [g.clone() for g in grads], total
+    return [g * (max_norm / (total + 1e-6)) for g in grads], total
+
+
+def lstm_cell_returns_list(*args):
+    return list(right.lstm_cell(*args))
+
+
 MUTANTS = [
     ("sequence_models.ar_design_matrix", ar_target_is_last_input, "off-by-one"),
     ("sequence_models.ar_design_matrix", ar_newest_first, "newest first"),
@@ -359,6 +435,20 @@ MUTANTS = [
     ("gru.gru_forward", gru_forward_z_swapped, "z and 1-z swapped"),
     ("gru.parameter_counts", parameter_counts_gru_four_blocks, "4 gate blocks"),
     ("gru.parameter_counts", parameter_counts_one_bias, "one bias"),
+    # contract, edge cases and branches
+    ("gru.gru_cell", gru_cell_squeezed, "size 1 is missing"),
+    ("rnn.rnn_forward", rnn_forward_guesses_layout, "guessed from the shapes"),
+    ("lstm.forget_gate", forget_gate_detached, "carries no gradient"),
+    ("gru.gru_cell", gru_cell_under_no_grad, "carries no gradient"),
+    ("sequence_models.latent_update", latent_update_through_numpy, "numpy round trips"),
+    ("rnn.clip_grad_norm", clip_returns_inputs_when_small, "holds the input object"),
+    ("lstm.lstm_param_count", lstm_param_count_as_tensor, "should be a Python int"),
+    ("sequence_models.transition_matrix", transition_matrix_float32, "expected torch.float64"),
+    ("rnn.rnn_cell", rnn_cell_falls_back_to_tanh, "should raise ValueError"),
+    ("sequence_models.transition_matrix", transition_totals_from_occurrences, "from_state indices [3] is wrong"),
+    ("sequence_models.transition_matrix", transition_counts_in_float32, "wrong values"),
+    ("rnn.clip_grad_norm", clip_compares_squared_norm, "squared norm is compared"),
+    ("lstm.lstm_cell", lstm_cell_returns_list, "expected a tuple"),
 ]
 
 REQUIRED_NAMING_RATE = 0.8
