@@ -1,13 +1,16 @@
 """Diagrams of recurrent cells, drawn from a few primitives (layer boxes, pointwise circles, wires).
 
-Each public function draws on the axes it is given (or on a new figure) and returns the Figure.
-The wiring follows PyTorch's equations (see the chapters): LSTM gates i, f, g, o; GRU gates r, z, n
-with the reset gate applied after the hidden-to-hidden product.
+Each public function draws on the axes it is given (or on a new figure) and returns the Figure, with
+alt text that says what it shows (rnn_demos.alt_text). The wiring follows PyTorch's equations (see the
+chapters): LSTM gates i, f, g, o; GRU gates r, z, n with the reset gate applied after the
+hidden-to-hidden product. `highlight` names the gates a page is about: they are drawn with a thick
+outline and the other layers in grey.
 """
 import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Patch
 
+from rnn_demos.alt_text import set_alt_text
 from rnn_demos.style import MODEL_COLOURS, OKABE_ITO
 
 SIGMOID_FILL = OKABE_ITO["orange"]
@@ -16,6 +19,9 @@ LINEAR_FILL = "#DDDDDD"
 POINTWISE_FILL = OKABE_ITO["yellow"]
 WIRE_COLOUR = "#333333"
 BACKGROUND_FILL = "#F4F4F4"
+MUTED_FILL = "#E4E4E4"
+LSTM_GATES = {"i": "input gate", "f": "forget gate", "g": "candidate", "o": "output gate"}
+GRU_GATES = {"r": "reset gate", "z": "update gate", "n": "candidate"}
 LAYER_SIZE = (0.9, 0.7)
 OP_RADIUS = 0.28
 
@@ -30,13 +36,15 @@ def _new_axes(ax, width, height):
     return ax
 
 
-def _layer(ax, centre, text, fill, size=LAYER_SIZE, fontsize=13):
-    """A learned layer (affine map + activation) as a rounded box."""
+def _layer(ax, centre, text, fill, size=LAYER_SIZE, fontsize=13, emphasis=None):
+    """A learned layer (affine map + activation) as a rounded box; emphasis True: thick outline,
+    False: grey (another gate is highlighted), None: plain."""
     width, height = size
     x, y = centre
     ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
                                 boxstyle="round,pad=0.02,rounding_size=0.12",
-                                facecolor=fill, edgecolor=WIRE_COLOUR, linewidth=1.2, zorder=3))
+                                facecolor=MUTED_FILL if emphasis is False else fill,
+                                edgecolor=WIRE_COLOUR, linewidth=4.0 if emphasis else 1.2, zorder=3))
     ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, zorder=4)
 
 
@@ -77,6 +85,26 @@ def _legend(ax, entries, anchor=(0.5, -0.02)):
     handles = [Patch(facecolor=fill, edgecolor=WIRE_COLOUR, label=name) for name, fill in entries]
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=anchor, ncol=len(handles),
               frameon=False, fontsize=10)
+
+
+def _highlighted(highlight, gates):
+    """The set of gate letters to highlight (empty: none), checked against the cell's gates."""
+    chosen = set(highlight or ())
+    unknown = chosen - set(gates)
+    if unknown:
+        raise ValueError(f"highlight must name gates among {sorted(gates)}, got {sorted(unknown)}")
+    return chosen
+
+
+def _emphasis(gate, chosen):
+    return None if not chosen else gate in chosen
+
+
+def _highlight_sentence(chosen, gates):
+    if not chosen:
+        return ""
+    names = [gates[g] for g in gates if g in chosen]
+    return f" Highlighted: the {' and the '.join(names)}; the other layers are grey."
 
 
 def _gate_feed(ax, bus_y, gate_centre):
@@ -132,11 +160,18 @@ def draw_unrolled_rnn(ax=None, steps=4):
 
     ax.set_xlim(-1.2, previous_right + 1.5)
     ax.set_ylim(-2.8, 2.2)
-    return ax.figure
+    return set_alt_text(ax.figure, (
+        f"Diagram of a recurrent network, folded and unrolled. Left: one tanh cell reads x_t and outputs "
+        f"h_t, which loops back into the cell through W_hh. Right, after an equals sign: the same cell "
+        f"copied {steps} times in a row, from h_0; each copy reads its input x_1 to x_{steps} through W_ih and "
+        f"passes its state to the next through W_hh, with the same weights at every step."))
 
 
-def draw_lstm_cell(ax=None):
-    """An LSTM cell: cell state along the top, gates f, i, g, o fed by [h_{t-1}, x_t] along the bottom."""
+def draw_lstm_cell(ax=None, highlight=None):
+    """An LSTM cell: cell state along the top, gates f, i, g, o fed by [h_{t-1}, x_t] along the bottom.
+
+    `highlight`: gate letters among "i", "f", "g", "o" to emphasise (e.g. "f", or "ig")."""
+    chosen = _highlighted(highlight, LSTM_GATES)
     ax = _new_axes(ax, width=8.0, height=6.0)
     top, bus = 6.0, 0.8
     cell_colour = MODEL_COLOURS["lstm"]
@@ -163,9 +198,11 @@ def draw_lstm_cell(ax=None):
     _junction(ax, (1.0, bus))
     _label(ax, (1.0, -0.9), r"$x_t$")
 
-    for centre, symbol, fill in ((forget, r"$\sigma$", SIGMOID_FILL), (input_, r"$\sigma$", SIGMOID_FILL),
-                                 (candidate, r"$\tanh$", TANH_FILL), (output, r"$\sigma$", SIGMOID_FILL)):
-        _layer(ax, centre, symbol, fill)
+    for gate, centre, symbol, fill in (("f", forget, r"$\sigma$", SIGMOID_FILL),
+                                       ("i", input_, r"$\sigma$", SIGMOID_FILL),
+                                       ("g", candidate, r"$\tanh$", TANH_FILL),
+                                       ("o", output, r"$\sigma$", SIGMOID_FILL)):
+        _layer(ax, centre, symbol, fill, emphasis=_emphasis(gate, chosen))
         _gate_feed(ax, bus, centre)
     gate_top = forget[1] + LAYER_SIZE[1] / 2
 
@@ -194,11 +231,19 @@ def draw_lstm_cell(ax=None):
                  ("pointwise operation", POINTWISE_FILL)])
     ax.set_xlim(-1.3, 10.9)
     ax.set_ylim(-1.2, 7.0)
-    return ax.figure
+    return set_alt_text(ax.figure, (
+        "Diagram of an LSTM cell. The cell state runs along the top from C_(t-1) to C_t: it is multiplied "
+        "by the forget gate f_t, then the product of the input gate i_t and the candidate g_t is added. "
+        "Along the bottom, h_(t-1) and x_t feed four layers: three sigmoid gates (f, i, o) and one tanh "
+        "layer (g). On the right, C_t goes through tanh and is multiplied by the output gate o_t to give "
+        "h_t." + _highlight_sentence(chosen, LSTM_GATES)))
 
 
-def draw_gru_cell(ax=None):
-    """A GRU cell: hidden state along the top, gates r, z and the candidate n fed from the bottom."""
+def draw_gru_cell(ax=None, highlight=None):
+    """A GRU cell: hidden state along the top, gates r, z and the candidate n fed from the bottom.
+
+    `highlight`: gate letters among "r", "z", "n" to emphasise."""
+    chosen = _highlighted(highlight, GRU_GATES)
     ax = _new_axes(ax, width=8.4, height=6.0)
     top, bus = 6.0, 0.8
     hidden_colour = MODEL_COLOURS["gru"]
@@ -229,9 +274,9 @@ def draw_gru_cell(ax=None):
     _junction(ax, (1.3, bus))
     _label(ax, (1.3, -0.9), r"$x_t$")
 
-    _layer(ax, update, r"$\sigma$", SIGMOID_FILL)
+    _layer(ax, update, r"$\sigma$", SIGMOID_FILL, emphasis=_emphasis("z", chosen))
     _gate_feed(ax, bus, update)
-    _layer(ax, reset, r"$\sigma$", SIGMOID_FILL)
+    _layer(ax, reset, r"$\sigma$", SIGMOID_FILL, emphasis=_emphasis("r", chosen))
     _gate_feed(ax, bus, reset)
     _layer(ax, hidden_linear, r"$W_{hn}h_{t-1} + b_{hn}$", LINEAR_FILL, size=linear_size, fontsize=11)
     _gate_feed(ax, bus, hidden_linear)
@@ -243,7 +288,7 @@ def draw_gru_cell(ax=None):
     _wire(ax, [(hidden_linear[0], hidden_linear[1] + linear_size[1] / 2), (reset_op[0], reset_op[1] - OP_RADIUS)])
     _pointwise(ax, reset_op, r"$\times$")
     _wire(ax, [(reset_op[0] + OP_RADIUS, reset_op[1]), (candidate[0] - LAYER_SIZE[0] / 2, candidate[1])])
-    _layer(ax, candidate, r"$\tanh$", TANH_FILL)
+    _layer(ax, candidate, r"$\tanh$", TANH_FILL, emphasis=_emphasis("n", chosen))
     _wire(ax, [(candidate[0], -0.6), (candidate[0], candidate[1] - LAYER_SIZE[1] / 2)])
     _label(ax, (candidate[0], -0.9), r"$x_t$")
     _label(ax, (candidate[0] + 0.1, 1.5), r"$W_{in}x_t + b_{in}$", ha="left", fontsize=10)
@@ -268,4 +313,9 @@ def draw_gru_cell(ax=None):
                  ("linear map", LINEAR_FILL), ("pointwise operation", POINTWISE_FILL)])
     ax.set_xlim(-1.3, 11.9)
     ax.set_ylim(-1.2, 7.0)
-    return ax.figure
+    return set_alt_text(ax.figure, (
+        "Diagram of a GRU cell. The hidden state runs along the top from h_(t-1) to h_t: it is multiplied "
+        "by the update gate z_t, and (1 - z_t) times the candidate n_t is added. Below, h_(t-1) and x_t "
+        "feed two sigmoid gates, the update gate z and the reset gate r; the reset gate multiplies the "
+        "product W_hn h_(t-1) + b_hn, which is added to W_in x_t + b_in and goes through tanh to give "
+        "the candidate n_t." + _highlight_sentence(chosen, GRU_GATES)))

@@ -41,6 +41,15 @@ def random_inputs(steps, input_size, seed=0):
     return np.random.default_rng(seed).standard_normal((steps, input_size))
 
 
+def scaled_orthogonal_matrix(size, scale, rng):
+    """`scale` times a random orthogonal matrix: every singular value, so its 2-norm and its spectral
+    radius, equals `scale` (a Gaussian matrix's norm is about 1.7 times its radius at size 32)."""
+    if scale < 0:
+        raise ValueError(f"spectral_radius must be >= 0, got {scale}")
+    q, r = np.linalg.qr(rng.standard_normal((size, size)))
+    return scale * q * np.sign(np.diag(r))
+
+
 def matrix_with_spectral_radius(size, spectral_radius, rng):
     """A Gaussian square matrix rescaled so that its largest |eigenvalue| is exactly spectral_radius."""
     if spectral_radius < 0:
@@ -52,8 +61,10 @@ def matrix_with_spectral_radius(size, spectral_radius, rng):
 def random_cell_weights(model, input_size, hidden_size, recurrent_scale=1.0, seed=0, gate_bias=None):
     """Random weights for an "rnn", "lstm" or "gru" cell.
 
-    Each gate's recurrent block (H x H) has spectral radius `recurrent_scale`; input weights have
-    variance 1/input_size; biases are small. `gate_bias` sets every entry of one gate's bias:
+    Each gate's recurrent block (H x H) has spectral radius `recurrent_scale`: for the RNN a scaled
+    orthogonal matrix, whose 2-norm is that radius too, so that the bound (max|act'| * ||W_hh||)^k of the
+    chapters reads directly off the knob; for the gated cells a rescaled Gaussian matrix. Input weights
+    have variance 1/input_size; biases are small. `gate_bias` sets every entry of one gate's bias:
     the forget gate of an LSTM (`{"f": 3.0}`) or the update gate of a GRU (`{"z": -1.0}`).
     """
     if model not in GATES:
@@ -61,8 +72,8 @@ def random_cell_weights(model, input_size, hidden_size, recurrent_scale=1.0, see
     _check_positive(input_size=input_size, hidden_size=hidden_size)
     rng = np.random.default_rng(seed)
     gates = GATES[model]
-    weight_hh = np.vstack([matrix_with_spectral_radius(hidden_size, recurrent_scale, rng)
-                           for _ in range(gates)])
+    recurrent_block = scaled_orthogonal_matrix if model == "rnn" else matrix_with_spectral_radius
+    weight_hh = np.vstack([recurrent_block(hidden_size, recurrent_scale, rng) for _ in range(gates)])
     weight_ih = rng.standard_normal((gates * hidden_size, input_size)) / np.sqrt(input_size)
     bias_ih = 0.1 * rng.standard_normal(gates * hidden_size)
     bias_hh = 0.1 * rng.standard_normal(gates * hidden_size)

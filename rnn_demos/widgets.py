@@ -1,16 +1,23 @@
 """The gradient demos as widgets: live in a Jupyter kernel, precomputed frames on the static site.
 
-A `Demo` is a title, a few `Control`s (each a short list of values) and a `draw(**values)` function
-that returns a matplotlib figure. Two thin presenters show it:
+A `Demo` is a title, a few `Control`s (each a short list of values), a `draw(**values)` function
+that returns a matplotlib figure and a `describe(**values)` function that says in one or two sentences
+what that figure shows (the trend, with its numbers). Every frame is an <img> whose alt text describes
+the figure (`rnn_demos.alt_text`) followed by that summary, so a reader who cannot see the figure hears
+what changed. Two thin presenters show it:
 
 - `live_widget`: the controls redraw the figure in the kernel whenever they move;
 - `static_widget`: every combination of control values is drawn once, as a PNG, into nested
   `ipywidgets.Stack`s whose `selected_index` is `jslink`-ed to the controls, so that the page keeps
   working in a browser with no kernel (the widget state is saved in the notebook and the built HTML).
+  On the site, _ext/static/demo_access.js names the sliders, reads their values with units and makes the
+  stack of frames a live region.
 
 `show(demo)` picks one from the environment variable RNN_DEMOS_MODE=live|static, live when unset; the
 book build sets it to static (_ext/static_demos.py). The course's demos are defined in `rnn_demos.demos`.
 """
+import base64
+import html
 import io
 import itertools
 import os
@@ -22,10 +29,13 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image as PILImage
 
+from rnn_demos.alt_text import alt_text
 
-FRAME_DPI = 90
+FRAME_DPI = 96  # 12-point figure text is 16 px, the size of the body text
 PALETTE_COLOURS = 32
 DEMO_CLASS = "rnn-gradient-demo"
+FRAMES_CLASS = "rnn-demo-frames"
+SUMMARY_CLASS = "rnn-demo-summary"
 MODES = ("live", "static")
 
 
@@ -55,6 +65,7 @@ class Demo:
     title: str
     controls: tuple
     draw: Callable[..., Figure]
+    describe: Callable[..., str]
 
     def defaults(self):
         return {control.name: control.default for control in self.controls}
@@ -65,6 +76,22 @@ class Demo:
 def render_frame(demo, compact=True, **values):
     """The demo's figure for these control values, as PNG bytes (see `figure_png` for `compact`)."""
     return figure_png(demo.draw(**{**demo.defaults(), **values}), compact=compact)
+
+
+def render_view(demo, compact=True, **values):
+    """(png, alt, summary) for these control values: the figure, its alt text and the demo's summary."""
+    values = {**demo.defaults(), **values}
+    figure = demo.draw(**values)
+    return figure_png(figure, compact=compact), alt_text(figure), demo.describe(**values)
+
+
+def frame_html(png, alt, summary):
+    """One frame: the figure at its own pixel width (never wider than the page) and its summary below."""
+    width = int.from_bytes(png[16:20], "big")  # from the PNG header (IHDR)
+    source = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    return (f'<img src="{source}" alt="{html.escape(alt)}" width="{width}" '
+            f'style="max-width: 100%; height: auto">'
+            f'<p class="{SUMMARY_CLASS}">{html.escape(summary)}</p>')
 
 
 def figure_png(figure, dpi=FRAME_DPI, compact=True):
@@ -89,20 +116,19 @@ def make_control(control):
                   style={"description_width": "initial"})
     if control.kind == "dropdown":
         return widgets.Dropdown(**common)
-    return widgets.SelectionSlider(continuous_update=True, layout={"width": "420px"}, **common)
+    return widgets.SelectionSlider(continuous_update=True, layout={"width": "100%", "max_width": "460px"},
+                                   **common)
 
 
-def _frame_image(png):
-    # At its own pixel width: a widget box would otherwise stretch the image to the width of the page.
-    width = int.from_bytes(png[16:20], "big")  # from the PNG header (IHDR)
-    return widgets.Image(value=png, format="png", layout={"width": f"{width}px", "max_width": "100%"})
+def _frame(view):
+    return widgets.HTML(frame_html(*view))
 
 
 def _nested_stack(demo, knobs, chosen):
     """A Stack per control level; the innermost children are the frames for every combination."""
     depth = len(chosen)
     if depth == len(demo.controls):
-        return _frame_image(render_frame(demo, **chosen))
+        return _frame(render_view(demo, **chosen))
     control, knob = demo.controls[depth], knobs[depth]
     stack = widgets.Stack(children=[_nested_stack(demo, knobs, {**chosen, control.name: value})
                                     for value in control.values],
@@ -114,21 +140,24 @@ def _nested_stack(demo, knobs, chosen):
 def static_widget(demo):
     """Every frame precomputed; the controls only choose which one is visible (no kernel needed)."""
     knobs = [make_control(control) for control in demo.controls]
-    return _demo_box(demo, knobs, _nested_stack(demo, knobs, {}), "static")
+    frames = _nested_stack(demo, knobs, {})
+    frames.add_class(FRAMES_CLASS)
+    return _demo_box(demo, knobs, frames, "static")
 
 
 def live_widget(demo):
     """The controls redraw the figure in the kernel: one `render_frame` per change."""
     knobs = [make_control(control) for control in demo.controls]
-    image = _frame_image(render_frame(demo, compact=False))
+    frame = _frame(render_view(demo, compact=False))
+    frame.add_class(FRAMES_CLASS)
 
     def redraw(_change=None):
         values = {control.name: control.values[knob.index] for control, knob in zip(demo.controls, knobs)}
-        image.value = render_frame(demo, compact=False, **values)
+        frame.value = frame_html(*render_view(demo, compact=False, **values))
 
     for knob in knobs:
         knob.observe(redraw, names="index")
-    return _demo_box(demo, knobs, image, "live")
+    return _demo_box(demo, knobs, frame, "live")
 
 
 def _demo_box(demo, knobs, view, mode):

@@ -5,6 +5,8 @@ the built page: following its jslink models from the controls to the stacks must
 frame for every control value. The live widget is checked by moving its controls in Python.
 """
 import base64
+import html
+import re
 
 import numpy as np
 import pytest
@@ -37,8 +39,9 @@ class EmbeddedDemo:
         self.root = children[-1]
         self.links = [link["state"] for link in self.state.values() if link["model_name"] == "LinkModel"]
 
-    def shown_frame(self, indices):
-        """The frame a browser shows when control k is at indices[k], following the jslinks."""
+    def shown_view(self, indices):
+        """(png, alt, summary) of the frame a browser shows when control k is at indices[k], following
+        the jslinks from the controls to the stacks."""
         selected = {}
         for link in self.links:
             source, source_trait = link["source"]
@@ -50,12 +53,25 @@ class EmbeddedDemo:
         while self.state[node]["model_name"] == "StackModel":
             assert node in selected, f"stack {node} is linked to no control"
             node = model_id(self.state[node]["state"]["children"][selected[node]])
-        assert self.state[node]["model_name"] == "ImageModel"
-        (buffer,) = self.state[node]["buffers"]
-        return base64.b64decode(buffer["data"])
+        assert self.state[node]["model_name"] == "HTMLModel"
+        return frame_parts(self.state[node]["state"]["value"])
+
+    def shown_frame(self, indices):
+        return self.shown_view(indices)[0]
 
     def default_indices(self):
         return [self.state[c]["state"]["index"] for c in self.controls]
+
+
+FRAME = re.compile(r'<img src="data:image/png;base64,([^"]+)" alt="([^"]*)"[^>]*>'
+                   rf'<p class="{widgets.SUMMARY_CLASS}">([^<]*)</p>')
+
+
+def frame_parts(value):
+    """(png bytes, alt text, summary) of one frame's HTML."""
+    match = FRAME.fullmatch(value)
+    assert match, f"unexpected frame HTML: {value[:120]}..."
+    return base64.b64decode(match.group(1)), html.unescape(match.group(2)), html.unescape(match.group(3))
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +98,30 @@ def test_every_control_value_shows_another_frame(static_demos, name):
 
 
 @pytest.mark.parametrize("name", DEMO_NAMES)
+def test_every_frame_says_what_it_shows(static_demos, name):
+    demo, box = static_demos[name]
+    embedded = EmbeddedDemo(box)
+    sizes = [len(c.options) for c in demo.controls]
+    summaries = set()
+    for indices in np.ndindex(*sizes):
+        values = {c.name: c.values[i] for c, i in zip(demo.controls, indices)}
+        _, alt, summary = embedded.shown_view(list(indices))
+        assert alt.startswith(("Plot.", "2 plots")) and "axis" in alt, alt
+        assert summary == demo.describe(**values)
+        summaries.add(summary)
+    assert len(summaries) == widgets.frame_count(demo), f"{name}: two settings share a summary"
+    assert f"{widgets.FRAMES_CLASS}" in box.children[-1]._dom_classes
+
+
+def test_summaries_quote_the_numbers_of_the_curves():
+    norms = demos.rnn_norms("tanh", 0.5, steps=50)
+    assert demos.number(norms[-1]) in demos.describe_rnn_gradients("tanh", 0.5, 50)
+    assert "vanishes" in demos.describe_rnn_gradients("tanh", 0.5, 50)
+    assert "explodes" in demos.describe_rnn_gradients("relu", 4.0, 50)
+    assert demos.number(0.0381) == "0.0381" and demos.number(3.6e-23) == "3.6 × 10^-23"
+
+
+@pytest.mark.parametrize("name", DEMO_NAMES)
 def test_all_frames_are_distinct_pngs(static_demos, name):
     demo, box = static_demos[name]
     embedded = EmbeddedDemo(box)
@@ -101,14 +141,16 @@ def test_live_widget_redraws_on_every_control(name):
     demo = demos.DEMOS[name]()
     box = widgets.live_widget(demo)
     knobs = [child for child in box.children if hasattr(child, "index")]
-    image = box.children[-1]
-    assert image.value == widgets.render_frame(demo, compact=False)
+    frame = box.children[-1]
+    assert frame_parts(frame.value)[0] == widgets.render_frame(demo, compact=False)
     for knob, control in zip(knobs, demo.controls):
-        before = image.value
+        before = frame.value
         knob.index = (knob.index + 1) % len(control.options)
-        assert image.value != before, f"moving {control.name} did not redraw"
+        assert frame.value != before, f"moving {control.name} did not redraw"
         values = {c.name: c.values[k.index] for c, k in zip(demo.controls, knobs)}
-        assert image.value == widgets.render_frame(demo, compact=False, **values)
+        png, alt, summary = frame_parts(frame.value)
+        assert png == widgets.render_frame(demo, compact=False, **values)
+        assert summary == demo.describe(**values) and alt
 
 
 def test_display_mode_follows_the_environment(monkeypatch):
