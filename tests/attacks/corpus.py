@@ -2756,7 +2756,23 @@ def _huge_cell(nb):
 
 
 def _many_cells(nb):
-    nb.cells[1:1] = [nbformat.v4.new_code_cell(f"# PWNED-NAME {n}") for n in range(100_000)]
+    nb.cells[1:1] = [nbformat.NotebookNode(cell_type="code", id=f"extra-{n}", metadata={}, outputs=[],
+                                           execution_count=None, source=f"# PWNED-NAME {n}")
+                     for n in range(20_000)]
+
+
+def _fill_marker(node, marker):
+    """Replace the placeholder by `marker` in every string of a notebook, in place."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in list(items):
+        if isinstance(value, str):
+            if _PLACEHOLDER in value:
+                node[key] = value.replace(_PLACEHOLDER, marker)
+        else:
+            _fill_marker(value, marker)
+    if isinstance(node, dict):
+        for key in [k for k in node if isinstance(k, str) and _PLACEHOLDER in k]:
+            node[key.replace(_PLACEHOLDER, marker)] = node.pop(key)
 
 
 def _structure(name, note, edit, answers=None):
@@ -2765,10 +2781,7 @@ def _structure(name, note, edit, answers=None):
 
     def apply(nb, _edit=edit, _marker=marker):
         _edit(nb)
-        text = json.dumps(nb)
-        if _PLACEHOLDER in text:
-            nb.clear()
-            nb.update(nbformat.from_dict(json.loads(text.replace(_PLACEHOLDER, _marker))))
+        _fill_marker(nb, _marker)
 
     apply.__name__ = edit.__name__.lstrip("_")
     apply.__doc__ = edit.__doc__
@@ -2803,7 +2816,7 @@ STRUCTURE_ATTACKS = [
     _structure("kernelspec_bash", "Declares a bash kernel and language.", _kernelspec_bash),
     _structure("nbformat_3", "Submits the notebook in nbformat 3.", _nbformat_3),
     _structure("huge_cell", "Puts about 100 MB into an answer cell and 10 MB into a test cell's output.", _huge_cell),
-    _structure("many_cells", "Inserts 100000 extra code cells.", _many_cells),
+    _structure("many_cells", "Inserts 20000 extra code cells.", _many_cells),
 ]
 
 
@@ -2995,9 +3008,7 @@ def input_gate(x, h, W_ii, W_hi, b_ii, b_hi):
     return torch.tanh(stacked + (b_ig + b_hg))
 ''',
     "cell_update": '''def cell_update(c, f, i, g):
-    out = torch.empty_like(c)
-    torch.add(f * c, i * g, out=out)
-    return out
+    return torch.stack([f * c, i * g]).sum(dim=0)
 ''',
     "output_gate_and_hidden": '''%timeit -n1 -r1 pass
 
@@ -3045,7 +3056,7 @@ HONEST = [
             HONEST_HELPERS, edit=_add_helper_cell),
     _attack("honest_magics_and_unusual_ops", HONEST_KIND,
             "A correct notebook with %time, %%time and %timeit magics, a unicode name, einsum, F.linear, "
-            "special.expit, out= and in-place updates of its own tensors.", HONEST_MAGICS),
+            "special.expit, stack-and-sum and an in-place update of its own tensor.", HONEST_MAGICS),
     _attack("honest_prints_a_lot", HONEST_KIND,
             "A correct notebook that prints about 0.8 MB when its first cell runs and a line per lstm_cell call.",
             HONEST_CHATTY),
