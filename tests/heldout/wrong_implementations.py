@@ -362,8 +362,8 @@ def latent_update_squeezed(h, x, A, B):
 @wrong("sequence_models.latent_update", "computed through numpy: right values, but no gradient flows and "
        "CUDA inputs fail", r"numpy|gradient|differentiab|detach|autograd", others(TRANSPOSE, BIAS))
 def latent_update_through_numpy(h, x, A, B):
-    result = h.detach().cpu().numpy() @ A.detach().cpu().numpy().T + x.detach().cpu().numpy() @ B.detach().cpu().numpy().T
-    return torch.from_numpy(result).to(h.device)
+    h_np, x_np, A_np, B_np = (t.detach().cpu().numpy() for t in (h, x, A, B))
+    return torch.from_numpy(h_np @ A_np.T + x_np @ B_np.T).to(h.device)
 
 
 @wrong("sequence_models.latent_update", "column-vector convention of the maths, A h + B x, on batched rows: "
@@ -429,7 +429,8 @@ def rnn_cell_under_no_grad(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonline
 
 
 @wrong("rnn.rnn_cell", "the option is lower-cased first, so 'TANH' or 'Relu' is accepted instead of raising "
-       "ValueError", r"ValueError|invalid|raise|unknown|upper.?case|lower\(\)|case.?(in)?sensitive", others(TRANSPOSE, BIAS))
+       "ValueError", r"ValueError|invalid|raise|unknown|upper.?case|lower\(\)|case.?(in)?sensitive",
+       others(TRANSPOSE, BIAS))
 def rnn_cell_case_insensitive_option(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity="tanh"):
     pre = _rnn_pre_activation(x, h, weight_ih, weight_hh, bias_ih, bias_hh)
     kind = nonlinearity.lower()
@@ -492,7 +493,8 @@ def rnn_forward_state_not_carried(x, h0, weight_ih, weight_hh, bias_ih, bias_hh,
 
 
 @wrong("rnn.rnn_forward", "output stacks the state before each step (h0 .. h_{T-1}) instead of after it",
-       r"shift|off.by.one|h0|initial state|one step (early|late)|before (each|the) step", others(TRANSPOSE, BIAS, ACTIVATION))
+       r"shift|off.by.one|h0|initial state|one step (early|late)|before (each|the) step",
+       others(TRANSPOSE, BIAS, ACTIVATION))
 def rnn_forward_output_shifted(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
     if batch_first:
         x = x.transpose(0, 1)
@@ -650,7 +652,8 @@ def _single_sequence_states(x, h0, weight_ih, weight_hh, bias_ih, bias_hh):
 
 
 @wrong("rnn.hidden_gradient_norms", "the step Jacobians multiplied on the wrong side (J_{t+1} ... J_T "
-       "instead of J_T ... J_{t+1})", r"order|(left|right)[- ]multipl|on the (left|right)|wrong side|revers", others(TRANSPOSE, BIAS))
+       "instead of J_T ... J_{t+1})", r"order|(left|right)[- ]multipl|on the (left|right)|wrong side|revers",
+       others(TRANSPOSE, BIAS))
 def norms_product_in_wrong_order(x, h0, weight_ih, weight_hh, bias_ih, bias_hh):
     states = _single_sequence_states(x, h0, weight_ih, weight_hh, bias_ih, bias_hh)
     jacobian = torch.eye(len(h0), dtype=h0.dtype, device=h0.device)
@@ -1009,7 +1012,8 @@ def lstm_cell_under_no_grad(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
         return right.lstm_cell(x, state, weight_ih, weight_hh, bias_ih, bias_hh)
 
 
-@wrong("lstm.lstm_cell", "both results squeezed: a batch of 1 loses its batch axis", r"shape|batch axis|squeeze|batch of 1",
+@wrong("lstm.lstm_cell", "both results squeezed: a batch of 1 loses its batch axis",
+       r"shape|batch axis|squeeze|batch of 1",
        others(TRANSPOSE, BIAS, GATE_ORDER))
 def lstm_cell_squeezed(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
     h_next, c_next = right.lstm_cell(x, state, weight_ih, weight_hh, bias_ih, bias_hh)
@@ -1027,7 +1031,8 @@ def lstm_cell_forget_bias_plus_one(x, state, weight_ih, weight_hh, bias_ih, bias
     return o * torch.tanh(c_next), c_next
 
 
-@wrong("lstm.lstm_cell", "the state unpacked as (c, h) instead of (h, c)", r"\(h, ?c\)|\(c, ?h\)|unpack|swap|order", others(TRANSPOSE, BIAS))
+@wrong("lstm.lstm_cell", "the state unpacked as (c, h) instead of (h, c)", r"\(h, ?c\)|\(c, ?h\)|unpack|swap|order",
+       others(TRANSPOSE, BIAS))
 def lstm_cell_state_unpacked_backwards(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
     c, h = state
     return right.lstm_cell(x, (h, c), weight_ih, weight_hh, bias_ih, bias_hh)
@@ -1416,7 +1421,8 @@ def gru_forward_detaches_states(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, b
 
 
 @wrong("gru.gru_forward", "output stacks the state before each step (h0 .. h_{T-1})",
-       r"shift|off.by.one|h0|initial state|one step (early|late)|before (each|the) step", others(TRANSPOSE, BIAS, GATE_ORDER))
+       r"shift|off.by.one|h0|initial state|one step (early|late)|before (each|the) step",
+       others(TRANSPOSE, BIAS, GATE_ORDER))
 def gru_forward_output_shifted(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
     if batch_first:
         x = x.transpose(0, 1)
