@@ -136,7 +136,16 @@ def register_ipython_formatter():
     try:
         current = formatter.lookup_by_type(Figure)
     except KeyError:
-        return False
+        # The inline backend registers its formatter when pyplot first loads the backend, usually at the
+        # first figure, which would replace ours: load it now (same backend), then wrap its formatter.
+        import matplotlib
+        import matplotlib.pyplot as plt
+
+        plt.switch_backend(matplotlib.get_backend())
+        try:
+            current = formatter.lookup_by_type(Figure)
+        except KeyError:
+            return False
     if getattr(current, "adds_alt_text", False):
         return True
 

@@ -94,3 +94,40 @@ def test_unrolled_rnn_labels_every_step(steps):
 def test_unrolled_rnn_rejects_a_bad_step_count(steps):
     with pytest.raises(ValueError, match="steps must be a positive integer"):
         diagrams.draw_unrolled_rnn(steps=steps)
+
+
+def _box_styles(fig):
+    """(face colour, line width) of every rounded layer box, in drawing order."""
+    from matplotlib.colors import to_hex
+    from matplotlib.patches import FancyBboxPatch
+
+    return [(to_hex(p.get_facecolor()), p.get_linewidth()) for p in fig.axes[0].patches
+            if isinstance(p, FancyBboxPatch) and p.get_linewidth() != 1.0]  # the background has width 1.0
+
+
+@pytest.mark.parametrize("name, gates, highlight", [("draw_lstm_cell", "figo", "f"), ("draw_lstm_cell", "figo", "ig"),
+                                                    ("draw_gru_cell", "rzn", "z"), ("draw_gru_cell", "rzn", "r")])
+def test_highlight_outlines_the_named_gates_and_greys_the_others(name, gates, highlight):
+    plain = _box_styles(getattr(diagrams, name)())
+    marked = _box_styles(getattr(diagrams, name)(highlight=highlight))
+    thick = [style for style in marked if style[1] > 3]
+    grey = [style for style in marked if style[0] == diagrams.MUTED_FILL.lower()]
+    assert len(thick) == len(highlight)
+    assert len(grey) == len(gates) - len(highlight)
+    assert all(width < 3 for _, width in plain) and not any(fill == diagrams.MUTED_FILL.lower() for fill, _ in plain)
+
+
+@pytest.mark.parametrize("name, highlight", [("draw_lstm_cell", "z"), ("draw_gru_cell", "f")])
+def test_highlight_rejects_a_gate_the_cell_does_not_have(name, highlight):
+    with pytest.raises(ValueError, match="highlight must name gates"):
+        getattr(diagrams, name)(highlight=highlight)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_LABELS))
+def test_diagram_carries_alt_text_naming_its_parts(name):
+    from rnn_demos.alt_text import alt_text
+
+    text = alt_text(getattr(diagrams, name)())
+    assert text.startswith("Diagram of") and "h_t" in text
+    if name == "draw_lstm_cell":
+        assert "Highlighted: the forget gate" in alt_text(diagrams.draw_lstm_cell(highlight="f"))
