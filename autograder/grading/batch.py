@@ -23,7 +23,7 @@ from autograder.nbgrader.record import record_result
 from .pipeline import GradingJob, fingerprint, grade_one, read_submission
 from .plan import Tampered, plan_submission, rebuilt_notebook
 from .results import SubmissionResult
-from .sandbox import WORK_ROOT, stage_runtime
+from .sandbox import WORK_ROOT, close_servers, stage_runtime
 
 FINAL_STATUSES = ("graded", "flagged", "refused", "tampered", "invalid")
 RESULTS = Path(".grading") / "results"
@@ -90,6 +90,7 @@ def grade_batch(coursedir, config, grading, assignment, students=None, jobs=None
                     on_result(result, False)
         return [results[s] for s in students]
     finally:
+        close_servers()
         shutil.rmtree(runtime, ignore_errors=True)
 
 

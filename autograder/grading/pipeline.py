@@ -20,7 +20,7 @@ from autograder.cases import hidden_cases
 from autograder.records import load_records
 from .plan import Tampered, parts_of, plan_submission
 from .results import PartResult, SubmissionResult
-from .sandbox import Limits, run_job
+from .sandbox import Limits, run_in_server, run_job
 from .scan import scan_cells
 
 MAX_NOTEBOOK_BYTES = 20 << 20
@@ -38,6 +38,7 @@ class GradingJob:
     limits: Limits = Limits()
     device: str = "cpu"
     unsafe: bool = False  # run without the sandbox (only with an explicit flag)
+    fork_server: bool = True  # fork a clean child of a warm sandbox instead of starting a new sandbox
 
 
 def fingerprint(job):
@@ -82,9 +83,12 @@ def _grade(job):
     notes += plan.notes
     findings = scan_cells(plan.student_cells(), job.assignment)
 
-    run = run_job({"cells": plan.cells, "checks": [p.__dict__ for p in parts], "seed": job.seed,
-                   "device": job.device, "cell_seconds": job.limits.cell_seconds,
-                   "check_seconds": job.limits.check_seconds}, job.runtime_dir, job.limits, unsafe=job.unsafe)
+    request = {"cells": plan.cells, "checks": [p.__dict__ for p in parts], "seed": job.seed, "device": job.device,
+               "cell_seconds": job.limits.cell_seconds, "check_seconds": job.limits.check_seconds}
+    if job.unsafe or not job.fork_server:
+        run = run_job(request, job.runtime_dir, job.limits, unsafe=job.unsafe)
+    else:
+        run = run_in_server(request, job.runtime_dir, job.limits)
     report = _report(run)
     checks = {c.get("grade_id"): c for c in report.get("checks", []) if isinstance(c, dict)} if report else {}
     row.parts = [_judge_part(part, run.files, checks.get(part.grade_id), job) for part in parts]

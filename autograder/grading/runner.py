@@ -2,6 +2,13 @@
 hidden cases, its outputs written as plain records.
 
     python -I -c "...; from autograder.grading.runner import main; main()" JOB_FILE OUT_DIR
+    python -I -c "...; from autograder.grading.runner import serve; serve()" OUT_DIR REPLY_FD
+
+`serve` is the fork server: it imports torch, IPython and the course once, then for each job read from
+stdin forks a child that isolates itself (new user, mount, pid and IPC namespaces; fresh /tmp, home and
+/dev/shm; no capabilities; CPU limit) and runs the job as `main` would; it answers each job with the
+child's exit status on the file descriptor it is given. The server never runs student code and cannot be traced by its children
+(not dumpable; they live in a nested user namespace).
 
 Nothing written here is trusted: the grader outside reads only the records (npz without pickle, checked
 for size and shape) and judges them against references it computes itself. This file only has to be
@@ -91,7 +98,10 @@ def run_checks(namespace, checks, seed, device, seconds, out_dir):
 
 def main(argv=None):
     job_file, out_dir = (argv or sys.argv[1:])[:2]
-    job = json.loads(Path(job_file).read_text())
+    run_job(json.loads(Path(job_file).read_text()), out_dir)
+
+
+def run_job(job, out_dir):
     import torch  # imported before any student code, as the notebook's setup cell would
     from IPython.core.interactiveshell import InteractiveShell
 
@@ -108,6 +118,96 @@ def main(argv=None):
     (Path(out_dir) / "report.json").write_text(json.dumps(report))
     sys.stdout.flush()
     os._exit(0)  # skip interpreter teardown: the sandbox is killed next anyway
+
+
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWIPC = 0x00020000, 0x10000000, 0x20000000, 0x08000000
+MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
+PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 4, 38
+
+
+def serve(argv=None):
+    out_dir, reply_fd = (argv or sys.argv[1:])[:2]
+    import ctypes
+    import resource
+
+    import torch
+    from IPython.core.interactiveshell import InteractiveShell  # noqa: F401 (imported once, for every child)
+    import autograder.collect, autograder.records, autograder.cases  # noqa: F401,E401
+
+    torch.set_num_threads(1)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    replies = os.fdopen(int(reply_fd), "w", buffering=1)
+    replies.write("ready\n")
+    for line in sys.stdin:
+        job = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _isolated_child(libc, resource, job, out_dir)
+            except BaseException:
+                traceback.print_exc()
+            os._exit(70)
+        _, status = os.waitpid(pid, 0)
+        replies.write(json.dumps({"status": status}) + "\n")
+
+
+def _isolated_child(libc, resource, job, out_dir):
+    """In a fork of the server: new namespaces, fresh writable folders, then the job as pid 1."""
+    uid, gid = os.getuid(), os.getgid()
+    libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # the server stays undumpable; its child may write its own maps
+    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC) != 0:
+        raise OSError(ctypes_errno(libc), "unshare")
+    Path("/proc/self/setgroups").write_text("deny")
+    Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+    Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+    _mount(libc, None, "/", None, MS_REC | MS_PRIVATE, None)
+    for folder, size in (("/tmp", job["tmp_mb"]), (job["home"], job["tmp_mb"]), ("/dev/shm", 16)):
+        _mount(libc, "tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size}m,mode=1777")
+    pid = os.fork()
+    if pid:
+        _, status = os.waitpid(pid, 0)
+        os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+    # pid 1 of the new pid namespace: when it ends, every process the job started ends with it
+    libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    _drop_capabilities(libc)
+    cpu = job["cpu_seconds"]
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    output = os.open(Path(out_dir) / "output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(output, 1)
+    os.dup2(output, 2)
+    os.close(output)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the file size limit, writes fail instead
+    os.chdir(job["home"])
+    run_job(job, out_dir)
+
+
+def ctypes_errno(libc):
+    import ctypes
+    return ctypes.get_errno()
+
+
+def _mount(libc, source, target, fstype, flags, data):
+    def text(value):
+        return value.encode() if value is not None else None
+    if libc.mount(text(source), text(target), text(fstype), flags, text(data)) != 0:
+        raise OSError(ctypes_errno(libc), f"mount {target}")
+
+
+def _drop_capabilities(libc):
+    """Empty effective, permitted and inheritable sets (capset, version 3)."""
+    import ctypes
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                    ("inheritable", ctypes.c_uint32)]
+
+    header, data = Header(0x20080522, 0), (Data * 2)()
+    if libc.capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes_errno(libc), "capset")
 
 
 if __name__ == "__main__":

@@ -16,9 +16,11 @@ The Python installation and the virtual environment may live where the sandbox u
 /root): a private mount namespace (`unshare -m`, as root) binds them to a world-readable place first, so
 the host's mount table never changes for them.
 """
+import atexit
 import itertools
 import json
 import os
+import select
 import shlex
 import shutil
 import signal
@@ -34,6 +36,7 @@ WORK_ROOT = Path("/run/rnn-grader")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 SANDBOX_HOME = "/home/student"
 RUNNER = "import sys; sys.path.insert(0, '/opt/course'); from autograder.grading.runner import main; main()"
+SERVER = "import sys; sys.path.insert(0, '/opt/course'); from autograder.grading.runner import serve; serve()"
 _uids = itertools.count()
 
 
@@ -103,38 +106,163 @@ def stage_runtime(destination, packages):
     return destination
 
 
-def run_job(job, runtime_dir, limits=Limits(), unsafe=False):
-    """Run the runner on `job` (a JSON-able dict) in a fresh sandbox; returns a SandboxRun."""
-    work = WORK_ROOT / uuid.uuid4().hex
-    uid = 100_000 + (os.getpid() % 1000) * 1000 + next(_uids) % 1000
-    out = work / "out"
-    cgroups = []
-    mounted = False
-    try:
-        (work / "job").mkdir(parents=True)
-        work.chmod(0o711)
-        (work / "job").chmod(0o755)
-        job_file = work / "job" / "job.json"
-        job_file.write_text(json.dumps(job))
-        job_file.chmod(0o644)
-        out.mkdir()
+class _Enclosure:
+    """What one sandbox needs on the host: a work folder, a user id, a size-capped /out, cgroups."""
+
+    def __init__(self, limits, unsafe=False):
+        self.limits, self.unsafe = limits, unsafe
+        self.work = WORK_ROOT / uuid.uuid4().hex
+        self.uid = 100_000 + (os.getpid() % 1000) * 1000 + next(_uids) % 1000
+        self.out = self.work / "out"
+        self.cgroups, self.mounted = [], False
+        (self.work / "job").mkdir(parents=True)
+        self.work.chmod(0o711)
+        (self.work / "job").chmod(0o755)
+        self.out.mkdir()
         if not unsafe:
             subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={limits.out_mb}m,nr_inodes=1000,mode=0700,"
-                            f"uid={uid},gid={uid},nosuid,nodev", "rnn-grader-out", str(out)], check=True)
-            mounted = True
-            cgroups = _make_cgroups(work.name, limits)
-            command = _sandbox_command(work, uid, runtime_dir, limits)
-        else:
-            command = [sys.executable, "-I", "-c", RUNNER.replace("/opt/course", str(runtime_dir)),
-                       str(job_file), str(out)]
-        return _run(command, cgroups, out, limits)
-    finally:
-        _kill_cgroup(cgroups)
-        if mounted:
-            subprocess.run(["umount", "-l", str(out)], check=False)
-        for cgroup in cgroups:
+                            f"uid={self.uid},gid={self.uid},nosuid,nodev", "rnn-grader-out", str(self.out)],
+                           check=True)
+            self.mounted = True
+            self.cgroups = _make_cgroups(self.work.name, limits)
+
+    def clear_out(self):
+        for entry in os.scandir(self.out):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+
+    def close(self):
+        _kill_cgroup(self.cgroups)
+        if self.mounted:
+            subprocess.run(["umount", "-l", str(self.out)], check=False)
+        for cgroup in self.cgroups:
             _remove_cgroup(cgroup)
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def run_job(job, runtime_dir, limits=Limits(), unsafe=False):
+    """Run the runner on `job` (a JSON-able dict) in a fresh sandbox; returns a SandboxRun."""
+    enclosure = _Enclosure(limits, unsafe)
+    try:
+        job_file = enclosure.work / "job" / "job.json"
+        job_file.write_text(json.dumps(job))
+        job_file.chmod(0o644)
+        if unsafe:
+            command = [sys.executable, "-I", "-c", RUNNER.replace("/opt/course", str(runtime_dir)),
+                       str(job_file), str(enclosure.out)]
+        else:
+            command = _sandbox_command(enclosure.work, enclosure.uid, runtime_dir, limits, RUNNER,
+                                       ["/job/job.json", "/out"])
+        return _run(command, enclosure.cgroups, enclosure.out, limits)
+    finally:
+        enclosure.close()
+
+
+_servers = threading.local()
+
+
+def run_in_server(job, runtime_dir, limits=Limits()):
+    """Run `job` in this thread's fork server for (runtime_dir, limits), started on first use."""
+    key = (str(runtime_dir), limits)
+    server = getattr(_servers, "by_key", {}).get(key)
+    if server is None:
+        server = ForkServer(runtime_dir, limits)
+        _servers.by_key = {**getattr(_servers, "by_key", {}), key: server}
+        _all_servers.append(server)
+    return server.run(job)
+
+
+def close_servers():
+    """End every fork server this process started (each kills what it runs)."""
+    while _all_servers:
+        _all_servers.pop().close()
+    _servers.by_key = {}
+
+
+_all_servers = []
+atexit.register(close_servers)
+
+
+class ForkServer:
+    """A sandbox that imported torch and the course once and forks an isolated child per job.
+
+    Each job still starts clean: the child gets new user, mount, pid and IPC namespaces, fresh /tmp,
+    home and /dev/shm, and /out is emptied before each job. A job that runs past its time, goes over
+    the memory limit or breaks the server ends the server; the next job starts a new one.
+    """
+
+    def __init__(self, runtime_dir, limits=Limits()):
+        self.runtime_dir, self.limits = runtime_dir, limits
+        self.enclosure = self.process = self.replies = None
+
+    def run(self, job):
+        if self.process is None or self.process.poll() is not None:
+            self._start()
+        self.enclosure.clear_out()
+        oom_before = _oom_kills(self.enclosure.cgroups)
+        start = time.perf_counter()
+        job = {**job, "tmp_mb": self.limits.tmp_mb, "home": SANDBOX_HOME,
+               "cpu_seconds": self.limits.submission_seconds + 30}
+        reply = None
+        try:
+            self.process.stdin.write((json.dumps(job) + "\n").encode())
+            self.process.stdin.flush()
+            reply = self._reply(self.limits.submission_seconds)
+        except (BrokenPipeError, OSError):
+            pass
+        seconds = time.perf_counter() - start
+        out_of_memory = _oom_kills(self.enclosure.cgroups) > oom_before
+        run = SandboxRun(exit_code=None, seconds=seconds, timed_out=reply is None and not out_of_memory
+                         and self.process.poll() is None, out_of_memory=out_of_memory)
+        if reply is not None:
+            status = json.loads(reply)["status"]
+            run.exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
+        else:
+            self.close()  # timed out or broken: everything it ran dies with it
+        run.files, run.problems = read_out_files(self.enclosure.out if self.enclosure else None,
+                                                 self.limits.out_mb << 20) if self.enclosure else ({}, [])
+        output = run.files.pop("output.txt", b"")
+        run.output = output[:self.limits.output_kb << 10].decode("utf-8", "replace")
+        run.output_truncated = len(output) > self.limits.output_kb << 10
+        return run
+
+    def _start(self):
+        self.close()
+        self.enclosure = _Enclosure(self.limits)
+        read_end, write_end = os.pipe()
+        command = _sandbox_command(self.enclosure.work, self.enclosure.uid, self.runtime_dir, self.limits,
+                                   SERVER, ["/out", str(write_end)], read_only_root=True)
+        self.log = open(self.enclosure.work / "server.log", "wb")
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=self.log,
+                                        stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(write_end,),
+                                        preexec_fn=_join_cgroups(self.enclosure.cgroups))
+        os.close(write_end)
+        self.replies = os.fdopen(read_end, "rb")
+        if self._reply(120) != "ready":
+            self.close()
+            raise SandboxUnavailable("the fork server did not start")
+
+    def _reply(self, seconds):
+        ready, _, _ = select.select([self.replies], [], [], seconds)
+        if not ready:
+            return None
+        line = self.replies.readline()
+        return line.decode().strip() if line else None
+
+    def close(self):
+        if self.process is not None:
+            _kill_group(self.process)
+            self.process.wait()
+            self.process.stdin.close()
+            self.process = None
+        if self.replies is not None:
+            self.replies.close()
+            self.replies = None
+        if self.enclosure is not None:
+            self.enclosure.close()
+            self.enclosure = None
 
 
 def _system_links():
@@ -149,7 +277,7 @@ def _system_links():
     return args
 
 
-def _sandbox_command(work, uid, runtime_dir, limits):
+def _sandbox_command(work, uid, runtime_dir, limits, entry, args, read_only_root=False):
     python_home, venv = Path(sys.base_prefix), Path(sys.prefix)
     binds = work / "binds"
     (binds).mkdir()
@@ -170,12 +298,14 @@ def _sandbox_command(work, uid, runtime_dir, limits):
               "--clearenv", "--setenv", "HOME", SANDBOX_HOME, "--setenv", "PATH", "/usr/bin:/bin",
               "--setenv", "MPLCONFIGDIR", "/tmp/matplotlib", "--setenv", "OMP_NUM_THREADS", "1",
               "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--chdir", SANDBOX_HOME]
+    if read_only_root:
+        bwrap += ["--remount-ro", "/"]
     limit = ["prlimit", f"--nofile={limits.open_files}", f"--fsize={limits.file_size_mb << 20}",
              f"--cpu={limits.submission_seconds + 30}", "--core=0"]
     if not (CGROUP_ROOT / "pids").is_dir():
         limit.append(f"--nproc={limits.processes}")
     drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all"]
-    inner = [*limit, "--", *drop, *bwrap, str(venv / "bin" / "python"), "-I", "-c", RUNNER, "/job/job.json", "/out"]
+    inner = [*limit, "--", *drop, *bwrap, str(venv / "bin" / "python"), "-I", "-c", entry, *args]
     script = [f"mount -t tmpfs -o size=1m,mode=0755 rnn-grader-binds {binds}"]
     for name, source in reachable.items():
         script += [f"mkdir {binds}/{name}", f"mount --bind -o ro {shlex.quote(str(source))} {binds}/{name}"]
@@ -227,7 +357,7 @@ def _run(command, cgroups, out, limits):
     _kill_cgroup(cgroups)
     captured.join()
     run = SandboxRun(exit_code=process.returncode, seconds=time.perf_counter() - start, timed_out=timed_out,
-                     out_of_memory=_oom_killed(cgroups), output=captured.text(),
+                     out_of_memory=_oom_kills(cgroups) > 0, output=captured.text(),
                      output_truncated=captured.dropped > 0)
     run.files, run.problems = read_out_files(out, limits.out_mb << 20)
     return run
@@ -270,14 +400,15 @@ def _remove_cgroup(folder):
             time.sleep(0.02)
 
 
-def _oom_killed(cgroups):
+def _oom_kills(cgroups):
+    """How many processes the memory cgroup has killed so far."""
+    kills = 0
     for folder in cgroups:
         control = folder / "memory.oom_control"
         if control.exists():
             fields = dict(line.split() for line in control.read_text().splitlines() if len(line.split()) == 2)
-            if int(fields.get("oom_kill", 0)) > 0:
-                return True
-    return False
+            kills += int(fields.get("oom_kill", 0))
+    return kills
 
 
 def read_out_files(out, max_total):
