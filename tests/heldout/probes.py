@@ -5,10 +5,10 @@ A probe is one set of inputs: the checks' inputs (autograder.specs builds them f
 and options chosen to reach the edges of each contract (batch of 1, one step, steps == batch,
 input == hidden, every option value the texts mention and invalid ones, norms on both sides of each
 clipping threshold), plus a few hand-made inputs (a state seen only at the end of a chain, a chain of
-one state, a long chain in float32, k = 0). An entry differs from the oracle on a probe when it raises
-where the oracle does not (or not the ValueError the oracle raises), returns another type, container,
-shape, dtype or values, hands back an input object, changes an input in place, or, for cells and
-layers, gives other gradients (or none).
+one state, a long chain in float32, an impossible transition, k = 0). An entry differs from the oracle
+on a probe when it raises where the oracle does not (or not the ValueError the oracle raises), returns
+another type, container, shape, dtype or values, hands back an input object, changes an input in
+place, or, for cells and layers, gives other gradients (or none).
 """
 import json
 from functools import lru_cache
@@ -73,7 +73,10 @@ def _hand_made_probes(check_id):
                 {"states": torch.tensor([2, 0, 1, 0, 1]), "n_states": 4},        # 2 only at the start
                 {"states": torch.tensor([1]), "n_states": 3}]                    # one state: no transition
     if check_id == "sequence_models.markov_log_likelihood":
+        impossible = probabilities(3, 3)
+        impossible[0] = torch.tensor([0.0, 0.5, 0.5], dtype=torch.float64)  # 0 -> 0 never happens
         return [{"states": torch.tensor([2]), "P": probabilities(3, 3), "p0": probabilities(3)},
+                {"states": torch.tensor([1, 0, 0, 2]), "P": impossible, "p0": probabilities(3)},
                 {"states": torch.randint(0, 3, (400,), generator=draw), "P": probabilities(3, 3, dtype=torch.float32),
                  "p0": probabilities(3, dtype=torch.float32)}]
     if check_id == "sequence_models.predict_ahead":

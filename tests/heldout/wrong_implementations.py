@@ -1748,5 +1748,52 @@ def gru_forward_ignores_h0(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_
     return (output.transpose(0, 1) if batch_first else output), h
 
 
+
+@wrong("sequence_models.ar_design_matrix", "X squeezed 'to be safe': a single row (tau = T - 1) or a single lag "
+       "(tau = 1) loses an axis", r"shape|squeeze|single (row|lag|column)", others(TRANSPOSE, DTYPE, IN_PLACE))
+def ar_design_squeezed(x, tau):
+    if tau < 1 or tau >= len(x):
+        raise ValueError("tau out of range")
+    return torch.stack([x[i:i + tau] for i in range(len(x) - tau)]).squeeze(), x[tau:]
+
+
+@wrong("sequence_models.transition_matrix", "pairs counted with torch.bincount without minlength: the count "
+       "vector is too short unless the last pair (n-1, n-1) occurs", r"minlength|bincount|shape|size",
+       others(TRANSPOSE, DTYPE))
+def transition_bincount_without_minlength(states, n_states):
+    counts = torch.bincount(states[:-1] * n_states + states[1:]).to(torch.float64).reshape(n_states, n_states)
+    totals = counts.sum(dim=1, keepdim=True)
+    return torch.where(totals > 0, counts / totals.clamp(min=1), torch.full_like(counts, 1.0 / n_states))
+
+
+@wrong("sequence_models.markov_log_likelihood", "a small constant added inside the log 'to avoid log(0)': an "
+       "impossible transition gets a finite log-likelihood instead of -inf",
+       r"-inf|zero probabilit|impossible|epsilon|1e-12|log\(0\)", others(TRANSPOSE, "underflow"))
+def markov_log_with_epsilon(states, P, p0):
+    return torch.log(p0[states[0]] + 1e-12) + torch.log(P[states[:-1], states[1:]] + 1e-12).sum()
+
+
+@wrong("rnn.rnn_bptt", "the bias gradient split in half between bias_ih and bias_hh (they 'share' it)",
+       r"half|factor|split|both biases|twice|double", others(TRANSPOSE, ACTIVATION))
+def bptt_bias_gradient_split(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_T):
+    grads = right.rnn_bptt(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_T)
+    return grads[0], grads[1], grads[2] / 2, grads[3] / 2, grads[4]
+
+
+@wrong("rnn.rnn_bptt", "the tanh derivative with its sign flipped: h^2 - 1", r"sign|negat|1 ?- ?h|h\^?2 ?- ?1|"
+       r"derivative", others(TRANSPOSE, BIAS))
+def bptt_derivative_sign_flipped(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_T):
+    states = _rnn_states(x, h0, weight_ih, weight_hh, bias_ih, bias_hh)
+    grad_w_ih, grad_w_hh, grad_b = torch.zeros_like(weight_ih), torch.zeros_like(weight_hh), torch.zeros_like(bias_ih)
+    grad_h = grad_h_T
+    for t in range(len(x), 0, -1):
+        delta = grad_h * (states[t] ** 2 - 1)
+        grad_w_ih = grad_w_ih + delta.T @ x[t - 1]
+        grad_w_hh = grad_w_hh + delta.T @ states[t - 1]
+        grad_b = grad_b + delta.sum(dim=0)
+        grad_h = delta @ weight_hh
+    return grad_w_ih, grad_w_hh, grad_b, grad_b.clone(), grad_h
+
+
 # The table reads by notebook and function, in the notebooks' order.
 HELD_OUT.sort(key=lambda entry: list(right.BY_CHECK_ID).index(entry.check_id))
