@@ -216,6 +216,10 @@ def _shape_hint(got, want, axes):
     if dropped:
         return (f"\nthe axis {named(dropped[0])} of size 1 is missing: squeeze() drops every size-1 axis "
                 "(index or squeeze only the axis you mean)")
+    extra = [k for k in range(len(got)) if got[k] == 1 and tuple(got[:k] + got[k + 1:]) == tuple(want)]
+    if extra:
+        return (f"\nthere is an extra axis of size 1 at position {extra[0]} (e.g. PyTorch's layer axis of h_n): "
+                "index it away")
     if len(got) == len(want) and sorted(got) == sorted(want):
         swapped = [k for k in range(len(want)) if got[k] != want[k]]
         if len(swapped) == 2:

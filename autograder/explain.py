@@ -80,8 +80,11 @@ def case_pattern(views):
                 for v in failing[:1]]
     for key in failing[0].case.options:
         value = failing[0].case.options[key]
-        features.append((f"{key}={value!r}", lambda c, k=key, val=value: c.options.get(k) == val))
-    for text, test in features + list(_FEATURES):
+        features.append((_option_text(key, value), lambda c, k=key, val=value: c.options.get(k) == val))
+    features += list(_FEATURES)
+    pairs = [(f"{a} and {b}", lambda c, f=fa, g=fb: f(c) and g(c))
+             for (a, fa), (b, fb) in itertools.combinations(features, 2)]
+    for text, test in features + pairs:
         if all(test(v.case) for v in failing) and not any(test(v.case) for v in passing):
             return f"it is wrong only on the cases with {text} and right on the {len(passing)} others"
     failing_options = {_options_text(v) for v in failing}
@@ -90,6 +93,16 @@ def case_pattern(views):
         return (f"it is wrong only with {' or with '.join(sorted(failing_options))}, and right with "
                 f"{' and with '.join(sorted(passing_options))}")
     return None
+
+
+RELATIVE_SIZES = {"steps": "T", "steps+1": "T + 1", "steps-1": "T - 1"}
+
+
+def _option_text(key, value):
+    """tau='steps-1' reads as 'tau = T - 1' (the series length T); other options as key=value."""
+    if value in RELATIVE_SIZES:
+        return f"{key} = {RELATIVE_SIZES[value]}"
+    return f"{key}={value!r}"
 
 
 def _options_text(view):
@@ -183,10 +196,21 @@ def likely_mistake(spec, views, catalogue=()):
     if all(v.observation.error_type for v in ordered if not v.passed) and not any(
             not v.observation.error_type for v in ordered):
         return None  # nothing returned anywhere: exception hints say more
-    for hypothesis in list(catalogue) + hypotheses(spec, views[0]):
+    for hypothesis in list(catalogue) + _all_hypotheses(spec, views):
         if _reproduces(spec, hypothesis, ordered):
             return hypothesis.hint
     return None
+
+
+def _all_hypotheses(spec, views):
+    """Hypotheses built from the first case and from the first square one (input_size == hidden_size),
+    where inputs of different shapes elsewhere become swappable; each hint once."""
+    square = [v for v in views if v.case.input_size == v.case.hidden_size]
+    found = {}
+    for view in [views[0]] + square[:1]:
+        for hypothesis in hypotheses(spec, view):
+            found.setdefault(hypothesis.hint, hypothesis)
+    return list(found.values())
 
 
 def _reproduces(spec, hypothesis, views):
@@ -310,10 +334,11 @@ def _option_hypotheses(spec, option, fixed):
                 return run(v, not v.inputs["batch_first"]) if flip else v.expected
             return predict
         text = ("the layout is guessed from the shapes instead of read from `batch_first`: with steps == batch "
-                "the guess is wrong")
+                "the guess is wrong (it reads a {} input as {})")
         return [Hypothesis("`batch_first` is ignored: the sequence is always read as (time, batch, input)",
                            lambda v: run(v, False) if not v.inputs["batch_first"] else _reinterpreted(spec, v)),
-                Hypothesis(text, guessed(True)), Hypothesis(text, guessed(False))]
+                Hypothesis(text.format("batch-first", "time-first"), guessed(True)),
+                Hypothesis(text.format("time-first", "batch-first"), guessed(False))]
     return [Hypothesis(f"the `{option}` argument is ignored: {fixed} is used whatever it says",
                        lambda v: run(v, fixed))]
 
@@ -365,6 +390,10 @@ def _output_hypotheses(spec, contract, view):
     layout = layout_for(spec, view.inputs)
     leaf_names = _leaf_paths(layout.names, view.expected)
     found = []
+    for (path_a, a), (path_b, b) in itertools.combinations(leaf_names, 2):
+        if tuple(_at(view.expected, path_a).shape) == tuple(_at(view.expected, path_b).shape):
+            found.append(Hypothesis(f"`{a}` and `{b}` are returned in each other's place (the order is wrong)",
+                                    _leaves_swapped(path_a, path_b)))
     for path, name in leaf_names:
         axes = layout.axes.get(name.split("[")[0]) or ()
         leaf = _at(view.expected, path)
@@ -382,6 +411,10 @@ def _output_hypotheses(spec, contract, view):
                     text = (f"the {activation} of `{name}` is missing" if other == "identity"
                             else f"`{name}` uses {other} where the formula has {activation}")
                     found.append(Hypothesis(text, _leaf_transform(path, _reactivate(activation, other))))
+            if activation == "sigmoid":
+                found.append(Hypothesis(f"`{name}` is 1 minus the right value (sigmoid(-a) = 1 - sigmoid(a): a sign "
+                                        "flipped inside, or the gate's complement used)",
+                                        _leaf_transform(path, lambda t, v: 1 - t)))
             found.append(Hypothesis(f"{activation} is applied twice to `{name}`",
                                     _leaf_transform(path, lambda t, v, a=activation: ACTIVATIONS[a](t))))
         if leaf.dim() == 2 and leaf.shape[0] == leaf.shape[1] and "time" not in axes:
@@ -418,6 +451,13 @@ def _replace_at(value, path, new):
     items = list(value)
     items[path[0]] = _replace_at(items[path[0]], path[1:], new)
     return tuple(items) if isinstance(value, tuple) else items
+
+
+def _leaves_swapped(path_a, path_b):
+    def predict(v):
+        a, b = _at(v.expected, path_a), _at(v.expected, path_b)
+        return _replace_at(_replace_at(v.expected, path_a, b), path_b, a)
+    return predict
 
 
 def _leaf_transform(path, transform):

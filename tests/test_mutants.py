@@ -486,3 +486,33 @@ def test_most_mutants_get_a_message_naming_the_mistake(verdicts):
     print(f"\n{len(named)} of {len(verdicts)} mutants named ({rate:.0%}); not named: "
           f"{[name for name, _ in unnamed]}")
     assert rate >= REQUIRED_NAMING_RATE, "\n\n".join(f"{name}:\n{message}" for name, message in unnamed)
+
+
+# ----- no hint may name a mistake that is not there -----
+
+def _one_entry_off(fn, index):
+    """fn with one output entry changed: no simple transformation explains it, so nothing may be named."""
+    def wrong(*args, **kwargs):
+        result = fn(*args, **kwargs)
+        first = result[0] if isinstance(result, tuple) else result
+        first = first.clone()
+        first.view(-1)[index % first.numel()] += 0.1
+        return (first, *result[1:]) if isinstance(result, tuple) else first
+    return wrong
+
+
+ARBITRARY = [
+    ("lstm.lstm_cell", _one_entry_off(right.lstm_cell, 3)),
+    ("gru.gru_forward", _one_entry_off(right.gru_forward, 7)),
+    ("rnn.rnn_cell", _one_entry_off(right.rnn_cell, 0)),
+    ("sequence_models.latent_update", _one_entry_off(right.latent_update, 5)),
+    ("rnn.clip_grad_norm", lambda grads, max_norm: (right.clip_grad_norm(grads, max_norm)[0],
+                                                     right.clip_grad_norm(grads, max_norm)[1] * 1.01 + 0.01)),
+]
+
+
+@pytest.mark.parametrize("check_id, fn", ARBITRARY, ids=[c for c, _ in ARBITRARY])
+def test_an_arbitrary_error_gets_a_place_but_no_named_mistake(check_id, fn):
+    result = run_check(check_id, fn, device="cpu")
+    assert not result.passed and result.hint is None, result.message
+    assert "Likely mistake" not in result.message
