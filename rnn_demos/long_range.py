@@ -14,6 +14,7 @@ keyed by the configuration. From the command line:
 The full run also writes its results to `FULL_RESULTS_FILE` (committed, read by the long-range chapter).
 """
 import argparse
+import concurrent.futures
 import hashlib
 import json
 import os
@@ -127,24 +128,37 @@ def default_cache_dir():
     return Path(__file__).resolve().parents[1] / "_build" / "cache"
 
 
-def run_comparison(config=SMALL, cache_dir=None, verbose=False):
+def run_comparison(config=SMALL, cache_dir=None, verbose=False, jobs=1):
     """Test MSE of each cell at each length: {'lengths': [...], 'mse': {cell: [...]}, ...}.
 
-    Results are read from the cache when this exact configuration has been run before.
+    Results are read from the cache when this exact configuration has been run before. With jobs > 1
+    the models train in that many processes, longest sequences first; every model seeds itself and
+    uses `config.threads` threads, so the numbers do not depend on `jobs`.
     """
     cache_file = Path(cache_dir or default_cache_dir()) / f"adding_{config_key(config)}.json"
     if cache_file.exists():
         return json.loads(cache_file.read_text())
     started = time.perf_counter()
-    mse = {cell: [] for cell in CELLS}
-    for length in config.lengths:
-        for cell in CELLS:
-            mse[cell].append(train_on_adding(cell, length, config))
-            if verbose:
-                print(f"T={length:4d} {cell:4s} test MSE {mse[cell][-1]:.4f}", flush=True)
+    runs = sorted(((cell, length) for length in config.lengths for cell in CELLS), key=lambda run: -run[1])
+    found = {}
+
+    def record(run, mse):
+        found[run] = mse
+        if verbose:
+            print(f"T={run[1]:4d} {run[0]:4s} test MSE {mse:.4f}", flush=True)
+
+    if jobs > 1:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(train_on_adding, cell, length, config): (cell, length) for cell, length in runs}
+            for future in concurrent.futures.as_completed(futures):
+                record(futures[future], future.result())
+    else:
+        for cell, length in runs:
+            record((cell, length), train_on_adding(cell, length, config))
+    mse = {cell: [found[cell, length] for length in config.lengths] for cell in CELLS}
     results = {"config": asdict(config), "torch": torch.__version__, "lengths": list(config.lengths),
                "mse": mse, "baseline_mse": BASELINE_MSE,
-               "seconds": round(time.perf_counter() - started, 1)}
+               "seconds": round(time.perf_counter() - started, 1), "jobs": jobs}
     cache_file.parent.mkdir(parents=True, exist_ok=True)
     # Write then rename, so that a build running in parallel never reads a half-written file.
     partial = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
@@ -157,10 +171,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Train RNN, LSTM and GRU on the adding problem.")
     parser.add_argument("--full", action="store_true", help="longer sequences and training")
     parser.add_argument("--cache-dir", type=Path, default=None, help="where results are cached")
+    parser.add_argument("--jobs", type=int, default=1, help="train this many models at once (processes)")
     parser.add_argument("--output", type=Path, default=None,
                         help=f"also write the results here (default with --full: {FULL_RESULTS_FILE})")
     args = parser.parse_args(argv)
-    results = run_comparison(FULL if args.full else SMALL, args.cache_dir, verbose=True)
+    results = run_comparison(FULL if args.full else SMALL, args.cache_dir, verbose=True, jobs=args.jobs)
     output = args.output or (FULL_RESULTS_FILE if args.full else None)
     if output:
         output.write_text(json.dumps(results, indent=1) + "\n")
