@@ -1,6 +1,7 @@
 """The Dask backend on real processes: a scheduler and two workers started with the `dask` command on
 loopback (and a LocalCluster), grading a batch with the stand-in grader of grading_standin.py."""
 import json
+from collections import Counter
 from dataclasses import replace
 import os
 import signal
@@ -40,11 +41,15 @@ class DaskCluster:
         self.scheduler = self._start(env, "scheduler", [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0",
                                                         "--no-dashboard", "--scheduler-file", str(self.scheduler_file)])
         self.workers = {}
-        for name, options in workers.items():
-            self.workers[name] = self._start(env, name, [
-                DASK, "worker", "--scheduler-file", str(self.scheduler_file), "--host", "127.0.0.1",
-                "--nthreads", "1", "--no-dashboard", "--name", name, *options])
-        self.address = self._wait_for_workers(len(workers))
+        try:
+            for name, options in workers.items():
+                self.workers[name] = self._start(env, name, [
+                    DASK, "worker", "--scheduler-file", str(self.scheduler_file), "--host", "127.0.0.1",
+                    "--nthreads", "1", "--no-dashboard", "--name", name, *options])
+            self.address = self._wait_for_workers(len(workers))
+        except BaseException:
+            self.close()
+            raise
 
     def _start(self, env, name, command):
         log = open(self.folder / f"{name}.log", "w")
@@ -54,11 +59,15 @@ class DaskCluster:
     def _wait_for_workers(self, count, timeout=60):
         from distributed import Client
         deadline = time.monotonic() + timeout
-        while not self.scheduler_file.exists():
+        address = None
+        while address is None:
             if time.monotonic() > deadline or self.scheduler.poll() is not None:
                 raise RuntimeError(f"scheduler did not start: {(self.folder / 'scheduler.log').read_text()}")
             time.sleep(0.1)
-        address = json.loads(self.scheduler_file.read_text())["address"]
+            try:
+                address = json.loads(self.scheduler_file.read_text())["address"]
+            except (FileNotFoundError, json.JSONDecodeError):   # not there, or being written
+                pass
         with Client(address, timeout=timeout) as client:
             client.wait_for_workers(count, timeout=timeout)
         return address
@@ -134,40 +143,41 @@ def test_a_grader_that_raises_gives_an_error_row_after_its_retries(nanny_cluster
 
 
 def test_killing_a_worker_in_the_middle_loses_nothing(tmp_path):
-    """Workers without nannies: the killed one stays dead, the other grades the rest."""
+    """Workers without nannies: the killed one stays dead, the other grades the rest. The worker killed
+    is the one grading a long job, while it grades it."""
     cluster = DaskCluster(tmp_path, {"w1": ["--no-nanny"], "w2": ["--no-nanny"]})
-    try:
-        events = tmp_path / "events"
-        jobs = _batch(16, events, seconds=0.5)
-        killed = []
+    events = tmp_path / "events"
+    long_job = StandInJob("victim", "lstm", seconds=4.0, events_file=str(events))
+    jobs = [long_job, *_batch(15, events, seconds=0.3)]
+    cut_job = "victim/lstm"
+    killed = []
 
-        def kill_a_busy_worker(result):
-            if killed:
-                return
-            running = {}
-            for event, worker, pid, job in read_events(events):
-                if event == "start":
-                    running[worker, job] = int(pid)
-                else:
-                    running.pop((worker, job), None)
-            if not running:
-                return
-            (worker, job), pid = next(iter(running.items()))
+    def kill_the_worker_of_the_long_job(result):
+        starts = [(worker, int(pid)) for event, worker, pid, job in read_events(events)
+                  if event == "start" and job == cut_job]
+        if not killed and starts:
+            worker, pid = starts[0]
             os.kill(pid, signal.SIGKILL)
-            killed.append((worker, job))
+            killed.append(worker)
 
-        results = list(grade_on_dask(jobs, grade_one, address=cluster.address, on_result=kill_a_busy_worker))
-        assert cluster.workers[killed[0][0]].wait(timeout=10) == -signal.SIGKILL
+    starts = []
+    try:
+        results = list(grade_on_dask(
+            jobs, grade_one, address=cluster.address, on_result=kill_the_worker_of_the_long_job,
+            on_start=lambda student, assignment: starts.append(f"{student}/{assignment}")))
+        assert cluster.workers[killed[0]].wait(timeout=10) == -signal.SIGKILL
     finally:
         cluster.close()
 
     assert sorted(map(_key, results)) == sorted(map(_key, jobs))   # each job exactly once
     assert sorted(results, key=_key) == sorted(map(expected_result, jobs), key=_key)
-    dead_worker, cut_job = killed[0]
-    runs_of_cut_job = [(e, w) for e, w, _, j in read_events(events) if j == cut_job]
-    assert ("start", dead_worker) in runs_of_cut_job and ("end", dead_worker) not in runs_of_cut_job
+    dead_worker = killed[0]
     survivor = ({"w1", "w2"} - {dead_worker}).pop()
-    assert ("end", survivor) in runs_of_cut_job
+    runs_of_cut_job = [(event, worker) for event, worker, _, job in read_events(events) if job == cut_job]
+    assert runs_of_cut_job == [("start", dead_worker), ("start", survivor), ("end", survivor)]
+    # every start was announced to the client, the cut job's twice
+    assert Counter(starts) == Counter(job for event, _, _, job in read_events(events) if event == "start")
+    assert starts.count(cut_job) == 2
 
 
 def test_local_cluster_by_default(tmp_path):

@@ -5,36 +5,46 @@
     for result in grade_on_dask(jobs, grade_one, gpu=True)             # only on workers with GPU=1
 
 A job is plain picklable data that names its submission: attributes or keys ``student`` and
-``assignment`` (used only to label the row of a job that never came back). ``grade_one(job)`` grades one
-submission and returns its ``SubmissionResult``; it must be importable on the workers (a module function,
-not a lambda of the caller's ``__main__``).
+``assignment`` (used to label the row of a job that never came back, and the start announcements).
+``grade_one(job)`` grades one submission and returns its ``SubmissionResult``; it must be importable on
+the workers (a module function, not a lambda of the caller's ``__main__``). ``on_start(student,
+assignment)`` is called, from the Dask client's thread, each time a worker starts a job.
 
 Nothing is lost when a worker dies: the scheduler runs the job again on another worker, up to
-``distributed.scheduler.allowed-failures`` times (3 by default); when it gives up (``KilledWorker``: the
-job was on every worker that died) the job is submitted again ``resubmits`` times, and after that it ends
-as a ``crashed`` row. A ``grade_one`` that raises (a grader bug: it should return a status row instead) is
-retried ``retries`` times by Dask and then ends as an ``error`` row. Every job yields exactly one result.
+``distributed.scheduler.allowed-failures`` times (3 by default); when it gives up (``KilledWorker``) the
+job is submitted again ``resubmits`` times, and after that it ends as a ``crashed`` row. A ``grade_one``
+that raises (a grader bug: it should return a status row instead) is retried ``retries`` times by Dask
+and then ends as an ``error`` row. Every job yields exactly one result.
+
+The scheduler blames a worker's death on every task assigned to that worker, running or waiting. So that
+an honest submission is never blamed for a hostile one, no more jobs are handed to the scheduler than
+the cluster has slots (worker threads, or GPUs with ``gpu=True``): each worker holds only the job it runs.
 """
 import os
+import time
+import uuid
+from collections import deque
 from concurrent.futures import CancelledError
 
 import dask
-from distributed import Client, KilledWorker, LocalCluster, as_completed
+from distributed import Client, KilledWorker, LocalCluster, as_completed, get_worker
 
 from .results import SubmissionResult
 
 GPU_RESOURCES = {"GPU": 1}
+STARTED_TOPIC = "autograder-job-started"
+SLOTS_REFRESH_SECONDS = 1.0     # how often the cluster's size is asked again (it may grow or shrink)
 
 
 def grade_on_dask(jobs, grade_one, address=None, n_workers=None, gpu=False, on_result=None,
-                  retries=1, resubmits=1):
+                  on_start=None, retries=1, resubmits=1):
     """Yield one SubmissionResult per job, in completion order; on_result(result) is called for each."""
     jobs = list(jobs)
     if not jobs:
         return
     if address is not None:
         with Client(address) as client:
-            yield from _grade(client, jobs, grade_one, gpu, on_result, retries, resubmits)
+            yield from _grade(client, jobs, grade_one, gpu, on_result, on_start, retries, resubmits)
         return
     # Workers that are not daemonic processes (also when a nanny restarts one), so that grade_one may
     # start processes of its own: a sandbox, a fork server. The workers of a real cluster need the same:
@@ -42,7 +52,7 @@ def grade_on_dask(jobs, grade_one, address=None, n_workers=None, gpu=False, on_r
     with dask.config.set({"distributed.worker.daemon": False}), \
             _local_cluster(n_workers or (1 if gpu else os.cpu_count()), gpu) as cluster, \
             Client(cluster.scheduler_address) as client:
-        yield from _grade(client, jobs, grade_one, gpu, on_result, retries, resubmits)
+        yield from _grade(client, jobs, grade_one, gpu, on_result, on_start, retries, resubmits)
 
 
 def _local_cluster(n_workers, gpu):
@@ -57,47 +67,95 @@ def _local_cluster(n_workers, gpu):
     )
 
 
-def _grade(client, jobs, grade_one, gpu, on_result, retries, resubmits):
+def _run_job(grade_one, job, batch):
+    """On a worker: announce the start of the job to the client of its batch, then grade it."""
+    if batch is not None:
+        student, assignment = job_identity(job)
+        get_worker().log_event(STARTED_TOPIC, {"batch": batch, "student": student, "assignment": assignment})
+    return grade_one(job)
+
+
+class _Slots:
+    """How many jobs the cluster can run at once, asked again every SLOTS_REFRESH_SECONDS."""
+
+    def __init__(self, client, gpu):
+        self.client, self.gpu = client, gpu
+        self.count, self.asked_at = 1, None
+
+    def __call__(self):
+        now = time.monotonic()
+        if self.asked_at is None or now - self.asked_at >= SLOTS_REFRESH_SECONDS:
+            workers = self.client.scheduler_info()["workers"].values()
+            if self.gpu:
+                slots = sum(int(w.get("resources", {}).get("GPU", 0)) for w in workers)
+            else:
+                slots = sum(w.get("nthreads", 1) for w in workers)
+            self.count, self.asked_at = max(1, slots), now
+        return self.count
+
+
+def _grade(client, jobs, grade_one, gpu, on_result, on_start, retries, resubmits):
     options = {"retries": retries, "pure": False}
     if gpu:
         options["resources"] = GPU_RESOURCES
+    batch = None
+    if on_start is not None:
+        batch = uuid.uuid4().hex          # other batches may share the scheduler and the topic
 
-    job_of = {}           # future key -> index of its job
-    attempts = {}         # index of a job -> times it was submitted
-    pending = as_completed()
+        def announce(event):
+            message = event[1]
+            if message.get("batch") == batch:
+                on_start(message["student"], message["assignment"])
+        client.subscribe_topic(STARTED_TOPIC, announce)
 
-    def submit(index):
-        future = client.submit(grade_one, jobs[index], **options)
-        job_of[future.key] = index
-        attempts[index] = attempts.get(index, 0) + 1
-        pending.add(future)
+    slots = _Slots(client, gpu)
+    waiting = deque(range(len(jobs)))  # indices of jobs not yet handed to the scheduler
+    job_of = {}                        # key of a future in flight -> index of its job
+    attempts = {}                      # index of a job -> times it was handed to the scheduler
+    in_flight = as_completed()
 
-    for index in range(len(jobs)):
-        submit(index)
+    def hand_out():
+        free = slots() - len(job_of)
+        while waiting and (free > 0 or not job_of):
+            index = waiting.popleft()
+            future = client.submit(_run_job, grade_one, jobs[index], batch, **options)
+            job_of[future.key] = index
+            attempts[index] = attempts.get(index, 0) + 1
+            in_flight.add(future)
+            free -= 1
 
-    for future in pending:
-        index = job_of.pop(future.key)
-        if future.status == "finished":
-            result = future.result()
-            future.release()
-        else:
-            try:
-                error = future.exception()
-            except Exception as cancelled:  # a cancelled future has no exception to give, it raises
-                error = cancelled
-            future.release()
-            if isinstance(error, KilledWorker) and attempts[index] <= resubmits:
-                submit(index)
-                continue
-            result = _failed_result(jobs[index], error, attempts[index])
-        if on_result is not None:
-            on_result(result)
-        yield result
+    hand_out()
+    try:
+        for future in in_flight:
+            index = job_of.pop(future.key)
+            result = _result_of(future, jobs[index], attempts[index], resubmits)
+            if result is None:                  # the scheduler gave up after worker deaths: once more
+                waiting.appendleft(index)
+            hand_out()
+            if result is not None:
+                if on_result is not None:
+                    on_result(result)
+                yield result
+    finally:
+        if on_start is not None:
+            client.unsubscribe_topic(STARTED_TOPIC)
 
 
-def _failed_result(job, error, attempts):
+def _result_of(future, job, attempts, resubmits):
+    """The job's SubmissionResult, or None when it should be handed to the scheduler again."""
+    if future.status == "finished":
+        result = future.result()
+        future.release()
+        return result
+    try:
+        error = future.exception()
+    except Exception as cancelled:  # a cancelled future has no exception to give, it raises
+        error = cancelled
+    future.release()
     student, assignment = job_identity(job)
     if isinstance(error, KilledWorker):
+        if attempts <= resubmits:
+            return None
         return SubmissionResult(
             student, assignment, status="crashed",
             message=f"every worker that ran this submission died ({attempts} submissions of the job, "
@@ -105,9 +163,8 @@ def _failed_result(job, error, attempts):
     if isinstance(error, CancelledError):
         return SubmissionResult(student, assignment, status="error",
                                 message="the Dask scheduler cancelled or lost this job")
-    return SubmissionResult(
-        student, assignment, status="error",
-        message=f"the grader raised {type(error).__name__}: {str(error)[:300]}")
+    return SubmissionResult(student, assignment, status="error",
+                            message=f"the grader raised {type(error).__name__}: {str(error)[:300]}")
 
 
 def job_identity(job):

@@ -7,9 +7,11 @@
 
 On a terminal the bar is redrawn in place (carriage return) and each finished submission is printed above
 it with the time it took; elsewhere (a CI log) the finished submissions are printed as they come and the
-bar is printed as a line at most every ``interval`` seconds, and once at the end.
+bar is printed as a line at most every ``interval`` seconds, and once at the end. Its methods may be called
+from several threads (Dask announces starts from its client thread).
 """
 import sys
+import threading
 import time
 
 # A submission with any other status could not be graded.
@@ -37,6 +39,7 @@ class BatchProgress:
         self.seconds = []             # time each finished submission took
         self._last_line_time = None
         self._bar_width = 0           # characters of the bar now on the terminal line
+        self._lock = threading.RLock()
 
     @property
     def running(self):
@@ -52,11 +55,16 @@ class BatchProgress:
         return self.elapsed() / self.done * (self.total - self.done)
 
     def started(self, student, assignment):
-        self.started_at[student, assignment] = self.clock()
-        self._show()
+        with self._lock:
+            self.started_at[student, assignment] = self.clock()
+            self._show()
 
     def finished(self, result):
         """Count a SubmissionResult and print its row with the time it took."""
+        with self._lock:
+            self._finished(result)
+
+    def _finished(self, result):
         began = self.started_at.pop((result.student, result.assignment), None)
         took = result.seconds if result.seconds or began is None else self.clock() - began
         self.done += 1
@@ -83,16 +91,18 @@ class BatchProgress:
 
     def tick(self):
         """Call now and then while waiting: keeps the elapsed time (and the CI line) current."""
-        self._show()
+        with self._lock:
+            self._show()
 
     def close(self):
-        if self.interactive:
-            self._draw(self.bar())
-            self.stream.write("\n")
-        else:
-            self.stream.write(self.bar() + "\n")
-        self.stream.write(self.summary() + "\n")
-        self.stream.flush()
+        with self._lock:
+            if self.interactive:
+                self._draw(self.bar())
+                self.stream.write("\n")
+            else:
+                self.stream.write(self.bar() + "\n")
+            self.stream.write(self.summary() + "\n")
+            self.stream.flush()
 
     def _print_row(self, text):
         if self.interactive:
