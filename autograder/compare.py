@@ -185,16 +185,21 @@ def compare_tensor(observed, expected, name, tolerance, axes=None, any_float_dty
     if bad_finite.any():
         index = tuple(int(i) for i in np.argwhere(bad_finite)[0])
         return f"`{name}` has a non-finite value {got[index]} at index {_index_text(index, axes)}"
-    diff = np.abs(got - want)
+    with np.errstate(invalid="ignore"):
+        diff = np.abs(got - want)
+    # An infinite expected value is matched only by the same infinity (inf - inf is nan; inf > inf is false).
+    infinite = np.isinf(want)
+    diff = np.where(infinite, np.where(got == want, 0.0, np.inf), diff)
+    want_for_limit = np.where(infinite, 0.0, want)
     if tolerance.max_rel_error is not None:
         rel = diff / np.maximum(1e-8, np.abs(got) + np.abs(want))
         bad = rel > tolerance.max_rel_error
         worst = np.unravel_index(int(np.argmax(rel)), rel.shape) if rel.ndim else ()
         limit_text = f"relative error {float(rel[worst]):.3g} > {tolerance.max_rel_error:g}"
     else:
-        limit = tolerance.atol + tolerance.rtol * np.abs(want)
-        bad = diff > limit
-        worst = np.unravel_index(int(np.argmax(diff - limit)), diff.shape) if diff.ndim else ()
+        limit = tolerance.atol + tolerance.rtol * np.abs(want_for_limit)
+        bad = ~(diff <= limit) & ~(np.isnan(got) & np.isnan(want))
+        worst = np.unravel_index(int(np.argmax(np.where(bad, diff - limit, -np.inf))), diff.shape) if diff.ndim else ()
         limit_text = f"error {float(diff[worst]):.3g} > tolerance {float(limit[worst]):.3g}"
     if not bad.any():
         return None

@@ -128,8 +128,11 @@ def _leaves(names, observed, expected):
 def wrong_mask(observed, expected, tolerance):
     got = observed.values.astype(np.float64)
     want = expected.detach().cpu().double().numpy()
-    return ~(np.abs(got - want) <= tolerance.atol + tolerance.rtol * np.abs(want)) & ~(
-        np.isnan(got) & np.isnan(want))
+    infinite = np.isinf(want)
+    with np.errstate(invalid="ignore"):
+        close = np.abs(got - want) <= tolerance.atol + tolerance.rtol * np.abs(np.where(infinite, 0.0, want))
+    close = np.where(infinite, got == want, close)
+    return ~close & ~(np.isnan(got) & np.isnan(want))
 
 
 def _locate_values(spec, view):
@@ -141,8 +144,9 @@ def _locate_values(spec, view):
     lines = []
     right = [name for name, mask in masks if not mask.any()]
     wrong = [(name, mask) for name, mask in masks if mask.any()]
-    if right and wrong:
-        lines.append(f"right: {', '.join(f'`{n}`' for n in right)}; wrong: {', '.join(f'`{n}`' for n, _ in wrong)}")
+    if len(masks) > 1:
+        right_text = f"right: {', '.join(f'`{n}`' for n in right)}; " if right else ""
+        lines.append(f"{right_text}wrong: {', '.join(f'`{n}`' for n, _ in wrong)}")
     for name, mask in wrong[:2]:
         axes = layout.axes.get(name.split("[")[0])
         where = _where_in(mask, axes, contract_for(spec.check_id))
@@ -253,6 +257,13 @@ def hypotheses(spec, view):
         found.append(Hypothesis(f"the term with `{name}` is missing: your result equals the right formula with "
                                 f"`{name}` = 0", with_inputs(_setter(name, torch.zeros_like))))
     for name, value in floats:
+        found.append(Hypothesis(f"`{name}` enters with the wrong sign: your result equals the right formula with "
+                                f"-`{name}`", with_inputs(_setter(name, lambda t: -t))))
+    for name, value in inputs.items():
+        if isinstance(value, (tuple, list)) and len(value) > 1:
+            found.append(Hypothesis(f"`{name}` is not used: your result equals the right formula with every "
+                                    f"tensor of `{name}` set to zero", with_inputs(_zero_all(name))))
+    for name, value in floats:
         if value.dim() >= 1:
             found.append(Hypothesis(f"`{name}` is left out as a factor: your result equals the right formula "
                                     f"with `{name}` = 1", with_inputs(_setter(name, torch.ones_like))))
@@ -309,6 +320,13 @@ def _put(inputs, name, value):
 
 def _setter(name, transform):
     return lambda inputs: _put(inputs, name, transform(_get(inputs, name)))
+
+
+def _zero_all(name):
+    def change(inputs):
+        inputs[name] = [torch.zeros_like(t) for t in inputs[name]]
+        return inputs
+    return change
 
 
 def _swapper(a, b):
