@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: all test venv system-deps vendor book exercises grade-demo gpu-check bench bench-build bench-demos bench-autograde clean
+.PHONY: all test venv system-deps vendor downloads book exercises grade-demo gpu-check bench bench-build bench-demos bench-autograde bench-grading clean
 
 all: book exercises grade-demo
 
@@ -55,7 +55,18 @@ $(SITE_ASSETS)/vendor/require.js: $(NPM_STAMP)
 # (else it would not read them again), so no page shows stale output.
 PACKAGE_HASH := _build/.rnn_demos.sha256
 
-book: venv vendor
+# What the site offers students for download (_config.yml html_extra_path -> _build/html/downloads/): a wheel
+# of the code the exercise notebooks import (no instructor-side grading code) and the notebooks themselves.
+SITE_DOWNLOADS := _build/site_downloads/downloads
+
+downloads: _build/site_downloads.built
+
+_build/site_downloads.built: $(STAMP) _ext/student_package.py pyproject.toml requirements.txt \
+		$(wildcard rnn_demos/*.py autograder/*.py exercises/*/*.ipynb)
+	$(PY) _ext/student_package.py $(SITE_DOWNLOADS)
+	touch $@
+
+book: venv vendor downloads
 	@mkdir -p _build && cat rnn_demos/*.py | sha256sum > $(PACKAGE_HASH).new
 	@cmp -s $(PACKAGE_HASH).new $(PACKAGE_HASH) || (echo "rnn_demos changed: re-executing every page"; \
 	  rm -rf _build/.doctrees _build/.jupyter_cache _build/cache)
@@ -74,7 +85,7 @@ test: venv system-deps book
 gpu-check: venv
 	$(PY) -m autograder.gpu_check
 
-bench: bench-build bench-demos bench-autograde
+bench: bench-build bench-demos bench-autograde bench-grading
 
 bench-build: venv vendor
 	$(PY) benchmarks/bench_build.py
@@ -84,6 +95,9 @@ bench-demos: venv
 
 bench-autograde: venv
 	$(PY) benchmarks/bench_autograde.py
+
+bench-grading: venv system-deps
+	$(PY) benchmarks/bench_grading.py
 
 clean:
 	rm -rf _build

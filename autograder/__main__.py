@@ -3,8 +3,10 @@
     python -m autograder course DIR [--seed N]
         make or update an nbgrader course directory from the repository (sources, configuration,
         released notebooks, grading.json with a random term seed)
-    python -m autograder grade ASSIGNMENT --course-dir DIR [--student ID ...] [--jobs N]
-        grade DIR/submitted/<student>/ASSIGNMENT/ in sandboxes; print one status row per submission
+    python -m autograder grade ASSIGNMENT [ASSIGNMENT ...] --course-dir DIR [--student ID ...] [--jobs N]
+                               [--dask | --scheduler tcp://HOST:PORT] [--report FILE]
+        grade DIR/submitted/<student>/ASSIGNMENT/ in sandboxes; print one status row per submission,
+        write an instructor report (HTML) and the grades for an LMS (CSV)
 """
 import argparse
 import logging
@@ -23,10 +25,13 @@ def main(argv=None):
     course.add_argument("--seed", type=int, help="term seed of the hidden cases (default: random, first time)")
     course.add_argument("--assignment", action="append", choices=ASSIGNMENTS, help="default: all four")
     grade = commands.add_parser("grade", help="grade the submissions of one assignment")
-    grade.add_argument("assignment", choices=ASSIGNMENTS)
+    grade.add_argument("assignments", nargs="+", choices=ASSIGNMENTS, metavar="ASSIGNMENT")
     grade.add_argument("--course-dir", required=True)
     grade.add_argument("--student", action="append", help="grade only these students (repeatable)")
     grade.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: cores)")
+    grade.add_argument("--dask", action="store_true", help="grade on a local Dask cluster (--jobs workers)")
+    grade.add_argument("--scheduler", help="grade on an existing Dask cluster: tcp://host:port")
+    grade.add_argument("--report", help="instructor report (HTML; default DIR/reports/ASSIGNMENT.html)")
     grade.add_argument("--unsafe-no-sandbox", action="store_true",
                        help="run student code WITHOUT a sandbox (only for trusted notebooks)")
     parser.add_argument("--verbose", action="store_true", help="show nbgrader's own log")
@@ -54,9 +59,11 @@ def _course(args):
 def _grade(args):
     from pathlib import Path
 
-    from autograder.grading.batch import grade_batch, status_table, summary
+    from autograder.grading.batch import answers_of, grade_batch, status_table, students_of, summary
+    from autograder.grading.progress import BatchProgress
+    from autograder.grading.report import write_csv, write_report
     from autograder.grading.config import load_grading_config
-    from autograder.grading.sandbox import SandboxUnavailable, check_sandbox
+    from autograder.grading.sandbox import SandboxUnavailable, check_sandbox, close_servers
 
     course_dir = Path(args.course_dir).resolve()
     config = load_course_config(course_dir / "nbgrader_config.py")
@@ -74,10 +81,26 @@ def _grade(args):
             return 2
     coursedir = course_directory(course_dir, config)
     start = time.perf_counter()
-    results = grade_batch(coursedir, config, grading, args.assignment, args.student, args.jobs,
-                          unsafe=args.unsafe_no_sandbox)
+    batches = {a: args.student or students_of(coursedir, a) for a in args.assignments}
+    progress = BatchProgress(total=sum(len(students) for students in batches.values()))
+    results = []
+    try:
+        for assignment, students in batches.items():
+            results += grade_batch(coursedir, config, grading, assignment, students, args.jobs,
+                                   unsafe=args.unsafe_no_sandbox, dask=args.dask, scheduler=args.scheduler,
+                                   on_result=lambda result, kept: progress.finished(result), keep_servers=True)
+    finally:
+        close_servers()
+    progress.close()
     print(status_table(results))
     print(f"\n{len(results)} submissions ({summary(results)}) in {time.perf_counter() - start:.1f} s")
+    name = "-".join(args.assignments)
+    report = Path(args.report) if args.report else course_dir / "reports" / f"{name}.html"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    write_report(results, report, title=f"Grading report: {', '.join(args.assignments)}",
+                 answers=answers_of(coursedir, results))
+    write_csv(results, report.with_suffix(".csv"))
+    print(f"report: {report}; grades for an LMS: {report.with_suffix('.csv')}")
     return 0
 
 

@@ -1,29 +1,28 @@
 """`python -m autograder grade ASSIGNMENT --course-dir DIR`: grade the submissions of one assignment.
 
 Submissions are read from nbgrader's layout, `DIR/submitted/<student>/<ASSIGNMENT>/<ASSIGNMENT>.ipynb`.
-Each one is graded in its own sandbox (`--jobs` at a time); one process records the results in the
-gradebook, as they arrive. Every submission ends with one status row. A result is kept next to the
-gradebook (`DIR/.grading/results/`), so running the command again grades only what is new, changed or
-failed (timeout, oom, crashed, error, missing), and keeps every grade already recorded.
+Each one is graded in its own sandbox, `--jobs` at a time on this machine, or on Dask workers (`--dask`:
+a local cluster; `--scheduler ADDRESS`: an existing one, whose workers see DIR at the same path).
+Every submission ends with one status row. With sqlite one process records the results in the gradebook
+as they arrive; with a PostgreSQL gradebook on Dask each worker records its own (parallel writers).
+A result is kept next to the gradebook (`DIR/.grading/results/`), so running the command again grades
+only what is new, changed or failed (timeout, oom, crashed, error, missing) and keeps every grade
+already recorded.
 """
 import json
 import os
-import shutil
-import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
 
-import autograder
-import rnn_demos
 from autograder.nbgrader.grading import format_table, submission_path
 from autograder.nbgrader.record import record_result
 from .pipeline import GradingJob, fingerprint, grade_one, read_submission
 from .plan import Tampered, plan_submission, rebuilt_notebook
 from .results import SubmissionResult
-from .sandbox import WORK_ROOT, close_servers, stage_runtime
+from .sandbox import WORK_ROOT, close_servers, ensure_runtime
 
 FINAL_STATUSES = ("graded", "flagged", "refused", "tampered", "invalid")
 RESULTS = Path(".grading") / "results"
@@ -54,17 +53,36 @@ def previous_result(coursedir, student, assignment):
         return None
 
 
+@dataclass(frozen=True)
+class RecordedJob:
+    """A job whose worker also records its result (PostgreSQL gradebook: one writer per worker)."""
+    job: GradingJob
+    course_dir: str
+    student: str
+    assignment: str
+
+
+def grade_and_record(recorded):
+    from autograder.nbgrader.course import course_directory, load_course_config
+    result = grade_one(recorded.job)
+    config = load_course_config(Path(recorded.course_dir) / "nbgrader_config.py")
+    _record(course_directory(recorded.course_dir, config), config, result)
+    return result
+
+
 def grade_batch(coursedir, config, grading, assignment, students=None, jobs=None, unsafe=False,
-                on_result=None):
-    """Grade the submissions; returns one SubmissionResult per student, in student order."""
+                on_result=None, dask=False, scheduler=None, keep_servers=False):
+    """Grade the submissions; returns one SubmissionResult per student, in student order.
+
+    on_result(result, kept) is called as each result is recorded (kept: an earlier grade was kept)."""
     students = sorted(students) if students else students_of(coursedir, assignment)
     device = grading.device
     if device == "auto":
         import torch
         device = "cuda" if torch.cuda.is_available() else "cpu"
     WORK_ROOT.mkdir(parents=True, exist_ok=True)
-    runtime = WORK_ROOT / f"runtime-{uuid.uuid4().hex}"
-    stage_runtime(runtime, [Path(autograder.__file__).parent, Path(rnn_demos.__file__).parent])
+    runtime = WORK_ROOT / f"runtime-{os.getpid()}"
+    ensure_runtime(runtime)
     try:
         template = GradingJob("", assignment, "", str(source_file(coursedir, assignment)), grading.seed,
                               str(runtime), grading.limits, device, unsafe)
@@ -80,18 +98,34 @@ def grade_batch(coursedir, config, grading, assignment, students=None, jobs=None
             else:
                 todo.append(job)
         workers = max(1, jobs or os.cpu_count() or 1)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(grade_one, job) for job in todo]
-            for future in as_completed(futures):
-                result = future.result()
+        for result, recorded in _graded(coursedir, todo, workers, dask or scheduler is not None, scheduler):
+            if not recorded:
                 _record(coursedir, config, result)
-                results[result.student] = result
-                if on_result:
-                    on_result(result, False)
+            results[result.student] = result
+            if on_result:
+                on_result(result, False)
         return [results[s] for s in students]
     finally:
-        close_servers()
-        shutil.rmtree(runtime, ignore_errors=True)
+        if not keep_servers:
+            close_servers()
+
+
+def _graded(coursedir, todo, workers, dask, scheduler):
+    """(result, already recorded) for each job, as they finish."""
+    if not dask:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for future in as_completed([pool.submit(grade_one, job) for job in todo]):
+                yield future.result(), False
+        return
+    from .distributed import grade_on_dask
+    gpu = bool(todo) and todo[0].device == "cuda"
+    if coursedir.db_url.startswith("sqlite"):
+        for result in grade_on_dask(todo, grade_one, scheduler, workers, gpu):
+            yield result, False
+        return
+    recorded = [RecordedJob(job, str(coursedir.root), job.student, job.assignment) for job in todo]
+    for result in grade_on_dask(recorded, grade_and_record, scheduler, workers, gpu):
+        yield result, bool(result.fingerprint)  # a job that never came back has no fingerprint
 
 
 def _record(coursedir, config, result):
@@ -129,3 +163,15 @@ def summary(results):
     for result in results:
         counts[result.status] = counts.get(result.status, 0) + 1
     return ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+
+
+def answers_of(coursedir, results):
+    """{(student, assignment): {grade id: answer source}} of the readable submissions (for the report)."""
+    answers = {}
+    for result in results:
+        nb, _, _ = read_submission(submission_path(coursedir, result.student, result.assignment))
+        if nb is not None:
+            answers[(result.student, result.assignment)] = {
+                c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
+                if c.get("metadata", {}).get("nbgrader", {}).get("solution") and "grade_id" in c.metadata["nbgrader"]}
+    return answers

@@ -20,7 +20,7 @@ from autograder.cases import hidden_cases
 from autograder.records import load_records
 from .plan import Tampered, parts_of, plan_submission
 from .results import PartResult, SubmissionResult
-from .sandbox import Limits, run_in_server, run_job
+from .sandbox import Limits, ensure_runtime, run_in_server, run_job
 from .scan import scan_cells
 
 MAX_NOTEBOOK_BYTES = 20 << 20
@@ -83,6 +83,7 @@ def _grade(job):
     notes += plan.notes
     findings = scan_cells(plan.student_cells(), job.assignment)
 
+    ensure_runtime(job.runtime_dir)
     request = {"cells": plan.cells, "checks": [p.__dict__ for p in parts], "seed": job.seed, "device": job.device,
                "cell_seconds": job.limits.cell_seconds, "check_seconds": job.limits.check_seconds}
     if job.unsafe or not job.fork_server:

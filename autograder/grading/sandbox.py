@@ -92,6 +92,27 @@ def check_sandbox():
         raise SandboxUnavailable(f"bwrap cannot start: {probe.stderr.strip()[:300]}")
 
 
+_staging = threading.Lock()
+
+
+def ensure_runtime(destination):
+    """The course packages of this process staged at `destination` (once; a Dask worker on another
+    machine stages its own the first time a job names the folder)."""
+    import autograder
+    import rnn_demos
+    destination = Path(destination)
+    with _staging:
+        if not (destination / "autograder").is_dir():
+            staging = destination.with_name(destination.name + f".{os.getpid()}.tmp")
+            stage_runtime(staging, [Path(autograder.__file__).parent, Path(rnn_demos.__file__).parent])
+            try:
+                staging.rename(destination)
+                _staged.append(destination)
+            except OSError:  # another process staged it first
+                shutil.rmtree(staging, ignore_errors=True)
+    return destination
+
+
 def stage_runtime(destination, packages):
     """Copy the course packages the runner imports (their .py files only) to a world-readable folder."""
     destination = Path(destination)
@@ -175,13 +196,15 @@ def run_in_server(job, runtime_dir, limits=Limits()):
 
 
 def close_servers():
-    """End every fork server this process started (each kills what it runs)."""
+    """End every fork server this process started (each kills what it runs); remove staged runtimes."""
     while _all_servers:
         _all_servers.pop().close()
     _servers.by_key = {}
+    while _staged:
+        shutil.rmtree(_staged.pop(), ignore_errors=True)
 
 
-_all_servers = []
+_all_servers, _staged = [], []
 atexit.register(close_servers)
 
 

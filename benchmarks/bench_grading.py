@@ -1,0 +1,137 @@
+"""Grading at scale: the sandboxed grader against plain `nbgrader autograde`, on the same batch.
+
+    .venv/bin/python benchmarks/bench_grading.py [--per-assignment 13]     (or: make bench-grading)
+
+One course directory with all four assignments and the default term seed (so nbgrader's in-kernel hidden
+tests and the sandboxed checks use the same hidden cases); per assignment: correct, blank, buggy and
+hostile submissions (at least 50 in all). Then, each on a fresh copy of that directory:
+1. `python -m autograder grade` with 2 workers, then with 1 worker;
+2. plain `nbgrader autograde ASSIGNMENT --student S`, one student at a time, as an instructor would.
+Prints the times, the ratio, whether every honest submission got the same grade from both, the parallel
+efficiency and the projected time of 1,000 submissions on a 16-core runner.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook
+
+from autograder.cases import DEFAULT_SEED
+from autograder.grading.course_dir import make_course
+from autograder.nbgrader.course import ASSIGNMENTS
+from autograder.nbgrader.submissions import solved_copy, with_answer, write_submission
+
+BUGS = {  # one realistic wrong answer per assignment: (answer cell, source)
+    "sequence_models": ("latent_update", "def latent_update(h, x, A, B):\n    return h @ A + x @ B.T"),
+    "rnn": ("rnn_cell", "def rnn_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity='tanh'):\n"
+                        "    return torch.tanh(x @ weight_ih.T + bias_ih + h @ weight_hh.T)"),
+    "lstm": ("forget_gate", "def forget_gate(x, h, W_if, W_hf, b_if, b_hf):\n"
+                            "    return torch.sigmoid(x @ W_if.T + h @ W_hf.T + b_hf)"),
+    "gru": ("gru_candidate", "def gru_candidate(x, h, r, W_in, W_hn, b_in, b_hn):\n"
+                             "    return torch.tanh(x @ W_in.T + b_in + (r * h) @ W_hn.T + b_hn)"),
+}
+HOSTILE = [  # (name, source of the first answer cell): each tries to pass without solving anything
+    ("patch_modules", "import sys\nfor name, module in list(sys.modules.items()):\n"
+                      "    if name.startswith('autograder'):\n        module.__dict__['judge'] = lambda *a, **k: None"),
+    ("exit_zero", "import os\nos._exit(0)"),
+    ("always_equal", "class Anything:\n    def __eq__(self, other):\n        return True\n"
+                     "import builtins\nbuiltins.Anything = Anything"),
+    ("private_kernels", "import torch\nkernels = torch._VF"),
+]
+
+
+def first_answer(nb):
+    return next(c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("solution"))
+
+
+def make_batch(root, per_assignment):
+    course = root / "course"
+    make_course(course, seed=DEFAULT_SEED)
+    honest = []
+    for assignment in ASSIGNMENTS:
+        release = nbformat.read(course / "release" / assignment / f"{assignment}.ipynb", as_version=4)
+        solved = solved_copy(release, nbformat.read(course / "source" / assignment / f"{assignment}.ipynb",
+                                                    as_version=4))
+        cell, bug = BUGS[assignment]
+        kinds = ["correct", "blank", "buggy", *(name for name, _ in HOSTILE)]
+        for index in range(per_assignment):
+            kind = kinds[index % len(kinds)]
+            nb = {"correct": solved, "blank": release, "buggy": with_answer(solved, cell, bug)}.get(kind)
+            if nb is None:
+                nb = with_answer(release, first_answer(release), dict(HOSTILE)[kind])
+            student = f"s{index:03d}-{kind}"
+            write_submission(nb, course / "submitted" / student / assignment / f"{assignment}.ipynb")
+            if kind in ("correct", "blank", "buggy"):
+                honest.append((student, assignment))
+    return course, honest
+
+
+def scores(course):
+    with Gradebook(f"sqlite:///{course}/gradebook.db", "rnn-course") as gradebook:
+        return {(s.student.id, s.assignment.name): s.score for a in gradebook.assignments
+                for s in a.submissions}
+
+
+def run_ours(course, workers):
+    start = time.perf_counter()
+    for assignment in ASSIGNMENTS:
+        run = subprocess.run([sys.executable, "-m", "autograder", "grade", assignment, "--course-dir", str(course),
+                              "--jobs", str(workers)], capture_output=True, text=True)
+        if run.returncode != 0:
+            raise RuntimeError(run.stderr[-3000:])
+    return time.perf_counter() - start
+
+
+def run_plain_nbgrader(course):
+    nbgrader = Path(sys.executable).with_name("nbgrader")
+    start = time.perf_counter()
+    for student_dir in sorted((course / "submitted").iterdir()):
+        for assignment_dir in sorted(student_dir.iterdir()):
+            subprocess.run([str(nbgrader), "autograde", assignment_dir.name, "--student", student_dir.name,
+                            "--force"], cwd=course, capture_output=True, text=True, timeout=900)
+    return time.perf_counter() - start
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-assignment", type=int, default=13, help="submissions per assignment")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as scratch:
+        root = Path(scratch)
+        course, honest = make_batch(root, args.per_assignment)
+        count = sum(1 for _ in (course / "submitted").glob("*/*/*.ipynb"))
+        print(f"batch: {count} submissions ({len(honest)} honest: correct, blank, buggy; "
+              f"{count - len(honest)} hostile), {len(ASSIGNMENTS)} assignments, {os.cpu_count()} cores")
+        timings, grades = {}, {}
+        for label, runner in (("ours, 2 workers", lambda c: run_ours(c, 2)), ("ours, 1 worker", lambda c: run_ours(c, 1)),
+                              ("plain nbgrader autograde", run_plain_nbgrader)):
+            copy = root / label.replace(" ", "_").replace(",", "")
+            shutil.copytree(course, copy)
+            timings[label] = runner(copy)
+            grades[label] = scores(copy)
+            print(f"{label:<26} {timings[label]:8.1f} s  {timings[label] / count:6.2f} s per submission")
+    ours, one, plain = timings["ours, 2 workers"], timings["ours, 1 worker"], timings["plain nbgrader autograde"]
+    same = all(grades["ours, 2 workers"].get(key) == grades["plain nbgrader autograde"].get(key) for key in honest)
+    differing = [key for key in honest if grades["ours, 2 workers"].get(key) != grades["plain nbgrader autograde"].get(key)]
+    efficiency = one / (2 * ours)
+    per_submission_one_worker = one / count
+    projected = 1000 * per_submission_one_worker / (16 * efficiency)
+    print(f"speed-up over plain nbgrader (2 workers): {plain / ours:.1f}x (goal >= 10x)")
+    print(f"honest submissions' grades identical: {same}" + (f" (differ: {differing[:5]})" if differing else ""))
+    print(f"parallel efficiency, 1 -> 2 workers: {efficiency:.2f}")
+    print(f"projected 1,000 submissions on 16 cores at that efficiency: {projected / 60:.1f} min (goal < 5 min)")
+    print(json.dumps({"submissions": count, "seconds": timings, "ratio": plain / ours, "efficiency": efficiency,
+                      "projected_1000_on_16_cores_s": projected, "honest_identical": same}))
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
