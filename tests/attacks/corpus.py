@@ -1122,16 +1122,34 @@ UNDO_ATTACKS = [
         '''),
 ]
 
+COURSE_REFERENCES = r'''
+import importlib, threading
+import torch
+
+_references = dict(vars(importlib.import_module("autograder.references")))
+_forwards = {cls: cls.forward for cls in (torch.nn.LSTMCell, torch.nn.LSTM, torch.nn.RNNBase)}
+
+
+def _unguarded(name, *args, **kwargs):
+    for cls, forward in _forwards.items():  # undo the refusal's patches of the module forwards
+        cls.forward = forward
+    box = {}
+    thread = threading.Thread(target=lambda: box.setdefault("out", _references[name](*args, **kwargs)))
+    thread.start()
+    thread.join()
+    return box["out"]
+'''
+
 UNDO_ATTACKS += [
     _attack("refusal_course_references", "undo-refusal",
-            "Captures the course's own reference and demo kernels (autograder.references, rnn_demos) when the "
-            "cell runs, before any refusal patches them, and calls them at call time.",
-            {gid: (
-                "import importlib\n_references = importlib.import_module('autograder.references')\n"
-                f"_reference = vars(_references).get({gid!r})\n"
-                + _lstm_function(gid, "return _reference(" + _lstm_function(gid, "").split("(", 1)[1]
-                                 .split(")")[0].replace("batch_first=False", "batch_first=batch_first") + ")"))
-             for gid in ("cell_update", "lstm_cell", "lstm_forward")}),
+            "Captures the course's reference kernels (autograder.references) and torch.nn's recurrent forwards "
+            "when the cell runs; at call time restores the forwards the refusal patched and calls the captured "
+            "references in a thread, out of reach of the thread-local mode.",
+            {"cell_update": COURSE_REFERENCES + "\n\n\n" + _lstm_function("cell_update", "return _unguarded('cell_update', c, f, i, g)"),
+             **{gid: _lstm_function(gid, f"return _unguarded({gid!r}, "
+                                    + _lstm_function(gid, "").split("(", 1)[1].split(")")[0]
+                                    .replace("batch_first=False", "batch_first=batch_first") + ")")
+                for gid in ("lstm_cell", "lstm_forward")}}),
     _attack("precomputed_hidden_answers", "undo-refusal",
             "When the cell runs (no refusal yet), rebuilds the hidden cases from the installed package's "
             "seeds (and any grading.json found) and precomputes the references; each function then looks its "
@@ -2176,6 +2194,7 @@ except (MemoryError, RuntimeError) as error:
 
 
 def forget_gate(x, h, W_if, W_hf, b_if, b_hf):
+    _hoard.clear()  # the same 4 GiB again at call time, never 8 GiB at once
     more = []
     for _ in range(16):
         more.append(torch.ones(64 * 1024 * 1024, dtype=x.dtype))
@@ -3048,18 +3067,34 @@ HONEST_CHATTY["forget_gate"] = HONEST_CHATTY["forget_gate"].replace("from torch 
 HONEST_CHATTY["lstm_cell"] = HONEST_CHATTY["lstm_cell"].replace(
     "    h, c = state\n", "    h, c = state\n    print('lstm_cell on', tuple(x.shape), x.dtype)\n")
 
+def _with_solutions(assignment, answers):
+    """`answers`, plus the instructor's solution for every answer cell they leave out, so that an honest
+    submission stays complete when the exercise gains cells."""
+    from autograder.nbgrader.submissions import strip_solution_markers
+
+    def answers_of(folder):
+        nb = nbformat.read(str(REPO_ROOT / folder / assignment / f"{assignment}.ipynb"), as_version=4)
+        return {_nbgrader(cell)["grade_id"]: cell.source for cell in nb.cells if _is_answer(cell)}
+
+    released = answers_of("exercises")
+    solutions = {gid: strip_solution_markers(source) + "\n" for gid, source in answers_of("solutions").items()
+                 if gid in released}
+    return {**solutions, **answers}
+
+
 HONEST_KIND = "honest"
 HONEST = [
     _attack("honest_helpers_in_extra_cell", HONEST_KIND,
             "A correct notebook whose gates call helpers defined in a code cell the student added (no nbgrader "
             "metadata) after the setup cell; uses math, addmm, addcmul and split.",
-            HONEST_HELPERS, edit=_add_helper_cell),
+            _with_solutions("lstm", HONEST_HELPERS), edit=_add_helper_cell),
     _attack("honest_magics_and_unusual_ops", HONEST_KIND,
             "A correct notebook with %time, %%time and %timeit magics, a unicode name, einsum, F.linear, "
-            "special.expit, stack-and-sum and an in-place update of its own tensor.", HONEST_MAGICS),
+            "special.expit, stack-and-sum and an in-place update of its own tensor.",
+            _with_solutions("lstm", HONEST_MAGICS)),
     _attack("honest_prints_a_lot", HONEST_KIND,
             "A correct notebook that prints about 0.8 MB when its first cell runs and a line per lstm_cell call.",
-            HONEST_CHATTY),
+            _with_solutions("lstm", HONEST_CHATTY)),
 ]
 
 
