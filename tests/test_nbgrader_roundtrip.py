@@ -1,76 +1,58 @@
-"""The nbgrader round trip on one course directory and one gradebook.
+"""The nbgrader round trip on one course directory and one gradebook, graded by the sandboxed grader.
 
-Sources validate; autograding the solutions gives full marks; the blank release gives 0 and fails only
-for "not implemented"; mutants from the catalogue of tests/test_mutants.py lose the points of the cell
-they break; feedback holds no hidden test code; export writes the CSV. A broken course config fails.
+Sources validate; grading the solutions gives full marks; the blank release gives 0 and fails only
+for "not implemented"; a wrong answer loses the points of the cells that depend on it; feedback holds no
+hidden test code; export writes the CSV. A broken course config fails.
 """
 import csv
 import subprocess
 import sys
-from collections import defaultdict
 
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.nbgrader.course import (ASSIGNMENTS, DEFAULT_CONFIG, REPO_ROOT, CourseConfigError,
-                                        load_course_config)
+from autograder.grading.batch import grade_batch
+from autograder.grading.course_dir import make_course
+from autograder.nbgrader.course import ASSIGNMENTS, DEFAULT_CONFIG, CourseConfigError, load_course_config
 from autograder.nbgrader.generate import validate_sources
-from autograder.nbgrader.grade_demo import notebook, set_up_course
-from autograder.nbgrader.grading import (HIDDEN_TEST_TRACES, autograde_all, export_csv, generate_feedback,
-                                         submission_path)
+from autograder.nbgrader.grading import HIDDEN_TEST_TRACES, export_csv, generate_feedback, submission_path
 from autograder.nbgrader.submissions import solved_copy, with_answer, write_submission
 
 pytestmark = pytest.mark.slow
 
-MUTANT_ROUNDS = 2  # submission k holds the k-th catalogue mutant of every function that has one
+# A wrong answer per assignment, and the test cells that must lose their points because of it.
+WRONG = {
+    "sequence_models": ("fit_ar", "def fit_ar(x, tau):\n    X, y = ar_design_matrix(x, tau)\n"
+                        "    w = torch.linalg.lstsq(X, y[:, None]).solution[:, 0]\n"
+                        "    return w, torch.zeros((), dtype=x.dtype)", {"test_fit_ar"}),
+    "rnn": ("rnn_cell", "def rnn_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity='tanh'):\n"
+            "    return torch.relu(x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh)",
+            {"test_rnn_cell", "test_rnn_forward"}),
+    "lstm": ("cell_update", "def cell_update(c, f, i, g):\n    return f * c + g",
+             {"test_cell_update", "test_lstm_cell", "test_lstm_forward"}),
+    "gru": ("gru_hidden_update", "def gru_hidden_update(h, z, n):\n    return z * n + (1 - z) * h",
+            {"test_gru_hidden_update", "test_gru_cell", "test_gru_forward"}),
+}
 
 
-def mutant_rounds():
-    """[(assignment, round, {function: mutant name})] from the catalogue, at most one mutant per function."""
-    import test_mutants  # tests/ is on sys.path under pytest
-
-    by_function = defaultdict(list)
-    for check_id, mutant, _ in test_mutants.MUTANTS:
-        by_function[check_id].append(mutant.__name__)
-    rounds = []
-    for assignment in ASSIGNMENTS:
-        for k in range(MUTANT_ROUNDS):
-            chosen = {check_id.split(".")[1]: names[k] for check_id, names in by_function.items()
-                      if check_id.startswith(assignment + ".") and len(names) > k}
-            if chosen:
-                rounds.append((assignment, k, chosen))
-    return rounds
-
-
-def mutant_answer(function, mutant_name):
-    return (f"import sys\nsys.path.insert(0, {str(REPO_ROOT / 'tests')!r})\n"
-            f"from test_mutants import {mutant_name} as {function}")
+def notebook(coursedir, folder, assignment):
+    return nbformat.read(f"{coursedir.format_path(folder, '.', assignment)}/{assignment}.ipynb", as_version=4)
 
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    config = load_course_config()
-    coursedir = set_up_course(tmp_path_factory.mktemp("course") / "course", config, DEFAULT_CONFIG)
-    pairs = []
+    coursedir, config, grading = make_course(tmp_path_factory.mktemp("course") / "course", seed=2024)
+    rows = {}
     for assignment in ASSIGNMENTS:
         released = notebook(coursedir, coursedir.release_directory, assignment)
         solved = solved_copy(released, notebook(coursedir, coursedir.source_directory, assignment))
-        write_submission(solved, submission_path(coursedir, "solutions", assignment))
-        write_submission(released, submission_path(coursedir, "blank", assignment))
-        pairs += [("solutions", assignment), ("blank", assignment)]
-    mutants = {}
-    for assignment, k, chosen in mutant_rounds():
-        student = f"mutants{k}"
-        nb = notebook(coursedir, coursedir.source_directory, assignment)
-        nb = solved_copy(notebook(coursedir, coursedir.release_directory, assignment), nb)
-        for function, mutant_name in chosen.items():
-            nb = with_answer(nb, function, mutant_answer(function, mutant_name))
-        write_submission(nb, submission_path(coursedir, student, assignment))
-        pairs.append((student, assignment))
-        mutants[(student, assignment)] = chosen
-    rows = {(row.student, row.assignment): row for row in autograde_all(coursedir, config, pairs)}
-    return {"config": config, "coursedir": coursedir, "rows": rows, "mutants": mutants}
+        function, wrong, _ = WRONG[assignment]
+        for student, nb in (("solutions", solved), ("blank", released), ("wrong", with_answer(solved, function, wrong))):
+            write_submission(nb, submission_path(coursedir, student, assignment))
+        for row in grade_batch(coursedir, config, grading, assignment, jobs=2):
+            rows[(row.student, row.assignment)] = row
+    return {"config": config, "coursedir": coursedir, "rows": rows}
 
 
 def autograded(coursedir, student, assignment):
@@ -110,20 +92,15 @@ def test_blank_release_gets_zero_and_only_not_implemented(course, assignment):
         assert output.ename == "NotImplementedError", f"{cell_id} failed for another reason: {output.ename}: {output.evalue}"
 
 
-def test_every_mutant_loses_the_points_of_its_cell(course):
-    coursedir = course["coursedir"]
-    assert len(course["mutants"]) >= len(ASSIGNMENTS)
-    survivors = []
-    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
-        for (student, assignment), chosen in course["mutants"].items():
-            row = course["rows"][(student, assignment)]
-            assert row.status == "graded", row.message
-            assert row.score < row.max_score
-            for function, mutant_name in chosen.items():
-                grade = gradebook.find_grade(f"test_{function}", assignment, assignment, student)
-                if grade.score != 0:
-                    survivors.append(f"{assignment}.{function} <- {mutant_name}: {grade.score}/{grade.max_score}")
-    assert not survivors, "mutants that kept points:\n" + "\n".join(survivors)
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_a_wrong_answer_loses_exactly_the_points_of_the_cells_that_use_it(course, assignment):
+    row = course["rows"][("wrong", assignment)]
+    assert row.status == "graded", row.message
+    lost = {part.grade_id for part in row.parts if part.score < part.max_score}
+    assert lost == WRONG[assignment][2]
+    with Gradebook(course["coursedir"].db_url, course["coursedir"].course_id) as gradebook:
+        for grade_id in lost:
+            assert gradebook.find_grade(grade_id, assignment, assignment, "wrong").score == 0
 
 
 def test_feedback_shows_no_hidden_tests(course):
