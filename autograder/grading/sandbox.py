@@ -17,6 +17,7 @@ The Python installation and the virtual environment may live where the sandbox u
 the host's mount table never changes for them.
 """
 import atexit
+import glob
 import itertools
 import json
 import os
@@ -175,7 +176,7 @@ def run_job(job, runtime_dir, limits=Limits(), unsafe=False):
                        str(job_file), str(enclosure.out)]
         else:
             command = _sandbox_command(enclosure.work, enclosure.uid, runtime_dir, limits, RUNNER,
-                                       ["/job/job.json", "/out"])
+                                       ["/job/job.json", "/out"], gpu=job.get("device") == "cuda")
         return _run(command, enclosure.cgroups, enclosure.out, limits)
     finally:
         enclosure.close()
@@ -185,11 +186,12 @@ _servers = threading.local()
 
 
 def run_in_server(job, runtime_dir, limits=Limits()):
-    """Run `job` in this thread's fork server for (runtime_dir, limits), started on first use."""
-    key = (str(runtime_dir), limits)
+    """Run `job` in this thread's fork server for (runtime_dir, limits, GPU), started on first use."""
+    gpu = job.get("device") == "cuda"
+    key = (str(runtime_dir), limits, gpu)
     server = getattr(_servers, "by_key", {}).get(key)
     if server is None:
-        server = ForkServer(runtime_dir, limits)
+        server = ForkServer(runtime_dir, limits, gpu)
         _servers.by_key = {**getattr(_servers, "by_key", {}), key: server}
         _all_servers.append(server)
     return server.run(job)
@@ -216,8 +218,8 @@ class ForkServer:
     the memory limit or breaks the server ends the server; the next job starts a new one.
     """
 
-    def __init__(self, runtime_dir, limits=Limits()):
-        self.runtime_dir, self.limits = runtime_dir, limits
+    def __init__(self, runtime_dir, limits=Limits(), gpu=False):
+        self.runtime_dir, self.limits, self.gpu = runtime_dir, limits, gpu
         self.enclosure = self.process = self.replies = None
 
     def run(self, job):
@@ -256,7 +258,7 @@ class ForkServer:
         self.enclosure = _Enclosure(self.limits)
         read_end, write_end = os.pipe()
         command = _sandbox_command(self.enclosure.work, self.enclosure.uid, self.runtime_dir, self.limits,
-                                   SERVER, ["/out", str(write_end)], read_only_root=True)
+                                   SERVER, ["/out", str(write_end)], read_only_root=True, gpu=self.gpu)
         self.log = open(self.enclosure.work / "server.log", "wb")
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=self.log,
                                         stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(write_end,),
@@ -300,7 +302,7 @@ def _system_links():
     return args
 
 
-def _sandbox_command(work, uid, runtime_dir, limits, entry, args, read_only_root=False):
+def _sandbox_command(work, uid, runtime_dir, limits, entry, args, read_only_root=False, gpu=False):
     python_home, venv = Path(sys.base_prefix), Path(sys.prefix)
     binds = work / "binds"
     (binds).mkdir()
@@ -321,7 +323,10 @@ def _sandbox_command(work, uid, runtime_dir, limits, entry, args, read_only_root
               "--clearenv", "--setenv", "HOME", SANDBOX_HOME, "--setenv", "PATH", "/usr/bin:/bin",
               "--setenv", "MPLCONFIGDIR", "/tmp/matplotlib", "--setenv", "OMP_NUM_THREADS", "1",
               "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--chdir", SANDBOX_HOME]
-    if read_only_root:
+    if gpu:  # the NVIDIA device nodes; the driver's libraries are under /usr already
+        for device in sorted(glob.glob("/dev/nvidia*")):
+            bwrap += ["--dev-bind", device, device]
+    if read_only_root:  # last: every mount point above is made by now
         bwrap += ["--remount-ro", "/"]
     limit = ["prlimit", f"--nofile={limits.open_files}", f"--fsize={limits.file_size_mb << 20}",
              f"--cpu={limits.submission_seconds + 30}", "--core=0"]
