@@ -116,12 +116,13 @@ def test_gpu_jobs_run_only_on_the_gpu_worker(nanny_cluster, tmp_path):
 
 
 def test_a_job_that_kills_every_worker_ends_crashed_and_the_batch_goes_on(nanny_cluster, tmp_path):
-    jobs = _batch(4, tmp_path / "events", seconds=0.1)
+    jobs = _batch(6, tmp_path / "events", seconds=0.5)
     killer = StandInJob("mallory", "lstm", events_file=str(tmp_path / "events"), kills_its_worker=True)
-    results = list(grade_on_dask([*jobs, killer], grade_one, address=nanny_cluster.address, resubmits=1))
+    results = list(grade_on_dask([killer, *jobs], grade_one, address=nanny_cluster.address, resubmits=1))
 
+    # the honest jobs graded beside it, on the workers it kills, are never blamed for its crashes
     by_key = {_key(r): r for r in results}
-    assert len(results) == len(by_key) == 5
+    assert len(results) == len(by_key) == 7
     assert by_key["mallory", "lstm"].status == "crashed"
     assert "died" in by_key["mallory", "lstm"].message
     assert [by_key[_key(job)] for job in jobs] == [expected_result(job) for job in jobs]
