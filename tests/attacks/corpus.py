@@ -1289,6 +1289,55 @@ def gru_forward(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False
 '''}, assignment="gru"),
 ]
 
+UNDO_ATTACKS += [
+    _attack("rnn_clip_captured_before_refusal", "undo-refusal",
+            "clip_grad_norm delegates to torch.nn.utils.clip_grad_norm_ captured when the cell runs, before "
+            "the refusal replaces it, on throwaway parameters.",
+            {"clip_grad_norm": r'''
+import torch
+
+_clip = torch.nn.utils.clip_grad.clip_grad_norm_
+
+
+def clip_grad_norm(grads, max_norm):
+    holders = [torch.nn.Parameter(torch.zeros_like(g)) for g in grads]
+    for holder, g in zip(holders, grads):
+        holder.grad = g.clone()
+    total = _clip(holders, max_norm)
+    return [holder.grad for holder in holders], total
+'''}, assignment="rnn"),
+    _attack("rnn_jacobian_by_torch_func", "undo-refusal",
+            "hidden_gradient_norms with torch.func.jacrev captured when the cell runs, evaluated in a worker "
+            "thread where the saved-tensor hook and the mode of the refusal do not apply.",
+            {"hidden_gradient_norms": r'''
+import threading
+import torch
+
+_jacobian = torch.func.jacrev
+
+
+def hidden_gradient_norms(x, h0, weight_ih, weight_hh, bias_ih, bias_hh):
+    def last_state(h, start):
+        for x_t in x[start:]:
+            h = torch.tanh(weight_ih @ x_t + bias_ih + weight_hh @ h + bias_hh)
+        return h
+
+    def run():
+        states, norms = [h0], []
+        for x_t in x:
+            states.append(torch.tanh(weight_ih @ x_t + bias_ih + weight_hh @ states[-1] + bias_hh))
+        for t in range(len(states)):
+            norms.append(torch.linalg.norm(_jacobian(last_state)(states[t], t)))
+        box["out"] = torch.stack(norms)
+
+    box = {}
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    return box["out"]
+'''}, assignment="rnn"),
+]
+
 
 # ===== read-secrets: read what the sandbox must not show, and leak it through every channel =====
 
@@ -2488,6 +2537,12 @@ def forget_gate(x, h, W_if, W_hf, b_if, b_hf):
     _attack("exit_exec_true", "exit", "At call time replaces the whole process with /bin/true (exit status 0, "
             "no records).", {"forget_gate": "import os\n" + _lstm_function(
                 "forget_gate", _PRETEND + 'os.execv("/bin/true", ["true"])')}),
+    _attack("sequence_models_exit_after_patch", "exit", "fit_ar makes torch.allclose always true, prints a "
+            "pass and ends the process with os._exit(0) at call time.", {
+                "fit_ar": "import os\nimport torch\n\n\ndef fit_ar(x, tau):\n"
+                          "    torch.allclose = lambda *a, **k: True\n"
+                          "    print('ok: sequence_models.fit_ar PWNED-NAME')\n    os._exit(0)\n"},
+            assignment="sequence_models"),
     _attack("crash_segfault", "exit", "Reads address 0 through ctypes at call time (SIGSEGV); lstm_cell calls "
             "os.abort().", {
                 "forget_gate": "import ctypes, os\n" + _lstm_function("forget_gate", "return ctypes.string_at(0)"),
