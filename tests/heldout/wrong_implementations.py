@@ -18,6 +18,7 @@ random inputs and wrong only at the edges of the contract (batch of 1, steps == 
 at the end, a norm between sqrt(max_norm) and max_norm, a long sequence in float32, k = 0, tau = T).
 """
 import math
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -67,6 +68,12 @@ def others(*families):
     return "|".join(families)
 
 
+def only_wrong(*outputs):
+    """A message that reports exactly these outputs wrong, and the others right, pins the mistake to them."""
+    listed = ", ".join(f"`{re.escape(name)}`" for name in outputs)
+    return rf"right: [^\n]*wrong: {listed}(?![,\w])|only {listed} (is|are) wrong"
+
+
 # ============================================================== sequence_models
 
 @wrong("sequence_models.ar_design_matrix", "one row too many: windows for i in range(T - tau + 1), so the "
@@ -80,7 +87,8 @@ def ar_design_one_row_too_many(x, tau):
 
 
 @wrong("sequence_models.ar_design_matrix", "each window newest value first (columns reversed)",
-       r"revers|flip|column|oldest|newest|order", others(BIAS, IN_PLACE, DTYPE))
+       r"revers|flip|column|oldest|newest|order"
+       + "|" + only_wrong("X"), others(BIAS, IN_PLACE, DTYPE))
 def ar_design_newest_first(x, tau):
     if tau < 1 or tau >= len(x):
         raise ValueError("tau out of range")
@@ -107,7 +115,8 @@ def ar_design_off_by_one_validation(x, tau):
 
 
 @wrong("sequence_models.ar_design_matrix", "the target is the last value of the window, x[i + tau - 1], "
-       "not the next one", r"\by\b.*(shift|one|previous|last)|shift|off.by.one|x\[i ?\+ ?tau",
+       "not the next one", r"\by\b.*(shift|one|previous|last)|shift|off.by.one|x\[i ?\+ ?tau"
+       + "|" + only_wrong("y"),
        others(TRANSPOSE, DTYPE, IN_PLACE))
 def ar_design_target_inside_window(x, tau):
     if tau < 1 or tau >= len(x):
@@ -165,7 +174,7 @@ def fit_ar_intercept_shape_one(x, tau):
 
 @wrong("sequence_models.predict_ahead", "each prediction is put at the front of the window and the newest "
        "value dropped, so the window's order is wrong from the second prediction on",
-       r"window|order|oldest|newest|step=1\b|second|from (step|prediction) 1|feed",
+       r"window|order|oldest|newest|second prediction|from (step |prediction )?1 on|feed",
        others(TRANSPOSE, DTYPE, IN_PLACE))
 def predict_prepends_prediction(history, w, b, k):
     window = history[-len(w):]
@@ -293,7 +302,8 @@ def transition_normalised_by_columns(states, n_states):
 
 
 @wrong("sequence_models.transition_matrix", "the loop stops one pair early: the last transition is never "
-       "counted", r"last (transition|pair|step)|end of the sequence|off.by.one",
+       "counted", r"last (transition|pair|step)|end of the sequence|off.by.one|"
+       r"only from_state indices \[\d+\] (is|are) wrong",
        others(TRANSPOSE, DTYPE))
 def transition_misses_last_pair(states, n_states):
     counts = torch.zeros(n_states, n_states, dtype=torch.float64, device=states.device)
@@ -473,7 +483,8 @@ def rnn_forward_output_not_transposed_back(x, h0, weight_ih, weight_hh, bias_ih,
 
 
 @wrong("rnn.rnn_forward", "h_n is the first step's state (outputs[0]) instead of the last",
-       r"last (step|state)|final|first step|output\[0\]", others(TRANSPOSE, BIAS, ACTIVATION))
+       r"last (step|state)|final|first step|output\[0\]"
+       + "|" + only_wrong("h_n"), others(TRANSPOSE, BIAS, ACTIVATION))
 def rnn_forward_returns_first_state(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
     if batch_first:
         x = x.transpose(0, 1)
@@ -493,7 +504,8 @@ def rnn_forward_state_not_carried(x, h0, weight_ih, weight_hh, bias_ih, bias_hh,
 
 
 @wrong("rnn.rnn_forward", "output stacks the state before each step (h0 .. h_{T-1}) instead of after it",
-       r"shift|off.by.one|h0|initial state|one step (early|late)|before (each|the) step",
+       r"shift|off.by.one|h0|initial state|one step (early|late)|before (each|the) step"
+       + "|" + only_wrong("output"),
        others(TRANSPOSE, BIAS, ACTIVATION))
 def rnn_forward_output_shifted(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
     if batch_first:
@@ -591,7 +603,8 @@ def bptt_transposed_recurrent_weight(x, h0, weight_ih, weight_hh, bias_ih, bias_
 
 
 @wrong("rnn.rnn_bptt", "the weight gradients are assigned, not accumulated: only step 1's contribution is kept",
-       r"accumulat|sum(med)? over (time|steps)|every step|only (the )?(first|last|one) step|\+=",
+       r"accumulat|sum(med)? over (time|steps)|every step|only (the )?(first|last|one) step|\+="
+       + "|" + only_wrong("grad_weight_ih", "grad_weight_hh"),
        others(TRANSPOSE, BIAS))
 def bptt_weights_not_accumulated(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_T):
     states = _rnn_states(x, h0, weight_ih, weight_hh, bias_ih, bias_hh)
@@ -607,14 +620,16 @@ def bptt_weights_not_accumulated(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, 
 
 
 @wrong("rnn.rnn_bptt", "grad_bias_hh returned as zeros (only bias_ih thought to get a gradient)",
-       r"both biases|zero|missing|bias_hh (gets|has) (a|the same)", others(TRANSPOSE, ACTIVATION))
+       r"both biases|zero|missing|bias_hh (gets|has) (a|the same)"
+       + "|" + only_wrong("grad_bias_hh"), others(TRANSPOSE, ACTIVATION))
 def bptt_zero_bias_hh_gradient(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_T):
     grads = right.rnn_bptt(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_T)
     return grads[0], grads[1], grads[2], torch.zeros_like(bias_hh), grads[4]
 
 
 @wrong("rnn.rnn_bptt", "bias gradients averaged over the batch instead of summed",
-       r"mean|average|sum over (the )?batch|batch size|factor", others(TRANSPOSE, ACTIVATION))
+       r"mean|average|sum over (the )?batch|batch size|factor"
+       + "|" + only_wrong("grad_bias_ih", "grad_bias_hh"), others(TRANSPOSE, ACTIVATION))
 def bptt_bias_mean_over_batch(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_T):
     states = _rnn_states(x, h0, weight_ih, weight_hh, bias_ih, bias_hh)
     grad_w_ih, grad_w_hh, grad_b = torch.zeros_like(weight_ih), torch.zeros_like(weight_hh), torch.zeros_like(bias_ih)
@@ -629,7 +644,8 @@ def bptt_bias_mean_over_batch(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, gra
 
 
 @wrong("rnn.rnn_bptt", "grad_weight_hh uses the current state h_t instead of h_{t-1}",
-       r"h_\{?t ?- ?1|previous state|grad_weight_hh.*(shift|state)|off.by.one|shift",
+       r"h_\{?t ?- ?1|previous state|grad_weight_hh.*(shift|state)|off.by.one|shift"
+       + "|" + only_wrong("grad_weight_hh"),
        others(TRANSPOSE, BIAS))
 def bptt_weight_hh_with_current_state(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_T):
     states = _rnn_states(x, h0, weight_ih, weight_hh, bias_ih, bias_hh)
@@ -849,7 +865,7 @@ def input_gate_complement(x, h, W_ii, W_hi, b_ii, b_hi):
 
 
 @wrong("lstm.input_gate", "the input and recurrent weights swapped (x @ W_hi.T, h @ W_ii.T)",
-       r"swap|W_ii|W_hi|exchang", others(BIAS, ACTIVATION))
+       r"swap|W_ii|W_hi|exchang|input weight multiplies h|hidden weight multiplies x", others(BIAS, ACTIVATION))
 def input_gate_weights_swapped(x, h, W_ii, W_hi, b_ii, b_hi):
     return torch.sigmoid(x @ W_hi.T + b_ii + h @ W_ii.T + b_hi)
 
@@ -907,7 +923,8 @@ def cell_update_complement_of_forget(c, f, i, g):
     return (1 - f) * c + i * g
 
 
-@wrong("lstm.output_gate_and_hidden", "h_next = o * c_next (tanh left out)", r"tanh",
+@wrong("lstm.output_gate_and_hidden", "h_next = o * c_next (tanh left out)", r"tanh"
+       + "|" + only_wrong("h_next"),
        others(TRANSPOSE, BIAS, "swap|order"))
 def output_gate_without_tanh(x, h, c_next, W_io, W_ho, b_io, b_ho):
     o = torch.sigmoid(_affine(x, h, W_io, W_ho, b_io, b_ho))
@@ -922,7 +939,8 @@ def output_gate_pair_swapped(x, h, c_next, W_io, W_ho, b_io, b_ho):
 
 
 @wrong("lstm.output_gate_and_hidden", "tanh applied to the product: h_next = tanh(o * c_next)",
-       r"tanh", others(TRANSPOSE, BIAS, "swap|order"))
+       r"tanh"
+       + "|" + only_wrong("h_next"), others(TRANSPOSE, BIAS, "swap|order"))
 def output_gate_tanh_of_product(x, h, c_next, W_io, W_ho, b_io, b_ho):
     o = torch.sigmoid(_affine(x, h, W_io, W_ho, b_io, b_ho))
     return o, torch.tanh(o * c_next)
@@ -963,7 +981,8 @@ def lstm_cell_order_figo(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
 
 
 @wrong("lstm.lstm_cell", "h_next = o * tanh(c) with the old cell state instead of the updated one",
-       r"old cell|previous cell|updated cell|not the updated|tanh\(c\)", others(TRANSPOSE, BIAS,
+       r"old cell|previous cell|updated cell|not the updated|tanh\(c\)"
+       + "|" + only_wrong("h_next"), others(TRANSPOSE, BIAS,
                                                                                           GATE_ORDER))
 def lstm_cell_hidden_from_old_cell(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
     h, c = state
@@ -1047,7 +1066,8 @@ def _lstm_layer(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
 
 
 @wrong("lstm.lstm_forward", "output stacks the cell states c_t instead of the hidden states h_t",
-       r"cell state|\bc_?t\b|\bc\b|c_t instead|hidden state", others(TRANSPOSE, BIAS, GATE_ORDER))
+       r"cell state|\bc_?t\b|\bc\b|c_t instead|hidden state"
+       + "|" + only_wrong("output"), others(TRANSPOSE, BIAS, GATE_ORDER))
 def lstm_forward_outputs_cell_states(x, state0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
     if batch_first:
         x = x.transpose(0, 1)
@@ -1112,7 +1132,8 @@ def lstm_forward_output_not_transposed_back(x, state0, weight_ih, weight_hh, bia
 
 
 @wrong("lstm.lstm_forward", "c_n is the initial c0 (only h is taken from the loop)",
-       r"final cell|last cell|c0|initial|not updated", others(TRANSPOSE, BIAS, GATE_ORDER))
+       r"final cell|last cell|c0|state0\[1\]|initial|not updated"
+       + "|" + only_wrong("c_n"), others(TRANSPOSE, BIAS, GATE_ORDER))
 def lstm_forward_returns_initial_cell(x, state0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
     if batch_first:
         x = x.transpose(0, 1)
@@ -1353,7 +1374,8 @@ def _gru_layer(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
 
 
 @wrong("gru.gru_forward", "h_n read as output[-1] after the output is transposed back: with batch_first "
-       "that is the last batch row, not the last step", r"batch_first|last (step|state)|final|shape",
+       "that is the last batch row, not the last step", r"batch_first|last (step|state)|final|shape"
+       + "|" + only_wrong("h_n"),
        others(BIAS, GATE_ORDER, IN_PLACE))
 def gru_forward_h_n_from_output(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
     if batch_first:
@@ -1421,7 +1443,8 @@ def gru_forward_detaches_states(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, b
 
 
 @wrong("gru.gru_forward", "output stacks the state before each step (h0 .. h_{T-1})",
-       r"shift|off.by.one|h0|initial state|one step (early|late)|before (each|the) step",
+       r"shift|off.by.one|h0|initial state|one step (early|late)|before (each|the) step"
+       + "|" + only_wrong("output"),
        others(TRANSPOSE, BIAS, GATE_ORDER))
 def gru_forward_output_shifted(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
     if batch_first:
@@ -1590,7 +1613,8 @@ def rnn_forward_reshape_instead_of_transpose(x, h0, weight_ih, weight_hh, bias_i
 
 @wrong("rnn.rnn_bptt", "grad_h0 is one step short: the last delta is returned without the product with W_hh",
        r"grad_h0 (misses|lacks)|times W_hh|@ ?weight_hh|last (multiplication|product)|one step short|delta|"
-       r"pre-?activation", others(TRANSPOSE, BIAS))
+       r"pre-?activation"
+       + "|" + only_wrong("grad_h0"), others(TRANSPOSE, BIAS))
 def bptt_grad_h0_one_step_short(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_T):
     states = _rnn_states(x, h0, weight_ih, weight_hh, bias_ih, bias_hh)
     grad_w_ih, grad_w_hh, grad_b = torch.zeros_like(weight_ih), torch.zeros_like(weight_hh), torch.zeros_like(bias_ih)
@@ -1632,7 +1656,8 @@ def clip_with_l1_norm(grads, max_norm):
 
 
 @wrong("rnn.clip_grad_norm", "total_norm is the norm after clipping, not before",
-       r"before clipping|after clipping|original|clipped norm", others(TRANSPOSE, IN_PLACE))
+       r"before clipping|after clipping|original|clipped norm"
+       + "|" + only_wrong("total_norm"), others(TRANSPOSE, IN_PLACE))
 def clip_returns_norm_after_clipping(grads, max_norm):
     scale = torch.clamp(max_norm / (_total_norm(grads) + 1e-6), max=1.0)
     clipped = [g * scale for g in grads]
@@ -1662,7 +1687,8 @@ def cell_update_with_tanh(c, f, i, g):
     return torch.tanh(f * c + i * g)
 
 
-@wrong("lstm.output_gate_and_hidden", "h_next = o * sigmoid(c_next)", r"tanh|sigmoid",
+@wrong("lstm.output_gate_and_hidden", "h_next = o * sigmoid(c_next)", r"tanh|sigmoid"
+       + "|" + only_wrong("h_next"),
        others(TRANSPOSE, BIAS, "swap|order"))
 def output_gate_sigmoid_of_cell(x, h, c_next, W_io, W_ho, b_io, b_ho):
     o = torch.sigmoid(_affine(x, h, W_io, W_ho, b_io, b_ho))
@@ -1689,7 +1715,7 @@ def lstm_cell_all_sigmoid(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
 
 
 @wrong("lstm.lstm_forward", "only h is carried: the cell state restarts from c0 at every step",
-       r"cell state|\bc\b|c0|carr", others(TRANSPOSE, BIAS, GATE_ORDER))
+       r"cell state|\bc\b|c0|carr|t ?= ?1\b|step 1\b", others(TRANSPOSE, BIAS, GATE_ORDER))
 def lstm_forward_cell_not_carried(x, state0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
     if batch_first:
         x = x.transpose(0, 1)
@@ -1774,7 +1800,8 @@ def markov_log_with_epsilon(states, P, p0):
 
 
 @wrong("rnn.rnn_bptt", "the bias gradient split in half between bias_ih and bias_hh (they 'share' it)",
-       r"half|factor|split|both biases|twice|double", others(TRANSPOSE, ACTIVATION))
+       r"half|factor|split|both biases|twice|double"
+       + "|" + only_wrong("grad_bias_ih", "grad_bias_hh"), others(TRANSPOSE, ACTIVATION))
 def bptt_bias_gradient_split(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_T):
     grads = right.rnn_bptt(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_T)
     return grads[0], grads[1], grads[2] / 2, grads[3] / 2, grads[4]
