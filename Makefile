@@ -76,7 +76,7 @@ book: venv vendor downloads
 exercises: venv
 	$(PY) -m autograder.nbgrader.generate
 
-grade-demo: venv
+grade-demo: venv system-deps
 	$(PY) -m autograder.nbgrader.grade_demo
 
 test: venv system-deps book
