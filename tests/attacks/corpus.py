@@ -43,7 +43,9 @@ Coverage: DESIGN.md's threat model and issue 7's list -> attack names.
 | metaclass                                                | refusal_metaclass, refusal_gru_class_call (gru)        |
 | kernels run where the refusal does not reach             | refusal_thread_escape, refusal_subprocess_escape,      |
 |                                                          | refusal_torchscript                                    |
-| autograd for a manual backward (rnn)                     | refusal_autograd_bptt, borrow_demo_bptt                |
+| autograd for a manual backward (rnn)                     | refusal_autograd_bptt, borrow_demo_bptt,               |
+|                                                          | rnn_jacobian_by_torch_func                             |
+| restore a patched function (clip_grad_norm_)             | rnn_clip_captured_before_refusal                       |
 | the course's reference kernels / precomputed answers     | refusal_course_references, precomputed_hidden_answers  |
 | execute the instructor's source solutions found on disk  | exec_instructor_solutions, sequence_models_exec_solutions |
 | read a canary beside the sources, grading.json           | read_secret_files, read_hidden_cases_package           |
@@ -64,7 +66,8 @@ Coverage: DESIGN.md's threat model and issue 7's list -> attack names.
 | `kill -9 -1`                                             |                                                        |
 | `os._exit(0)`, sys.exit, SystemExit, KeyboardInterrupt   | exit_os_exit_zero, exit_sys_exit_in_call,              |
 |                                                          | exit_keyboard_interrupt, exit_base_exception,          |
-|                                                          | exit_exec_true, crash_segfault                         |
+|                                                          | exit_exec_true, crash_segfault,                        |
+|                                                          | sequence_models_exit_after_patch                       |
 | reach a loopback service, DNS, other hosts               | network_loopback, network_dns_and_internet,            |
 |                                                          | network_unix_sockets                                   |
 | delete, duplicate, reorder, re-type graded cells         | delete_test_cells, delete_answer_cells,                |
