@@ -15,7 +15,7 @@ from IPython.core.inputtransformer2 import TransformerManager
 
 ALLOWED_MODULES = frozenset({
     "torch", "numpy", "math", "cmath", "itertools", "functools", "collections", "typing", "dataclasses",
-    "random", "statistics", "time", "numbers", "fractions", "decimal", "copy", "string", "matplotlib",
+    "random", "statistics", "time", "numbers", "fractions", "decimal", "copy", "matplotlib",
     "__future__",
 })
 # Submodules of allowed packages that reach below the public tensor API.
@@ -28,9 +28,22 @@ REFUSED_BUILTINS = frozenset({
     "eval", "exec", "compile", "__import__", "getattr", "setattr", "delattr", "vars", "open", "input",
     "breakpoint", "memoryview", "get_ipython", "exit", "quit", "attrgetter", "methodcaller",
 })
-# Attributes that lead below the public tensor API, whatever object they are read from.
-REFUSED_ATTRIBUTES = frozenset({"ops", "jit", "library", "overrides", "graph", "modules", "compile",
-                                "aten", "fx", "export", "compiler", "load", "save"})
+# Attributes that lead below the public tensor API, whatever object they are read from: internals of
+# torch, other processes and threads, frames, and the modules that packages keep as attributes
+# (`torch.os`, `typing.sys`, `dataclasses.sys`: a way around the import rule).
+REFUSED_ATTRIBUTES = frozenset({
+    "ops", "jit", "library", "overrides", "graph", "modules", "compile", "aten", "fx", "export", "compiler",
+    "load", "save", "multiprocessing", "distributed", "hub", "package", "futures", "cpp_extension",
+    "forward_ad", "DataLoader", "ctypeslib",
+    "gi_frame", "cr_frame", "ag_frame", "gi_code", "f_back", "f_globals", "f_locals", "f_builtins", "f_code",
+    "tb_frame", "tb_next", "co_code", "co_consts",
+    "sys", "os", "builtins", "importlib", "subprocess", "ctypes", "inspect", "gc", "types", "socket", "signal",
+    "threading", "multiprocessing", "shutil", "pathlib", "io", "pickle", "marshal", "code", "codeop", "runpy",
+    "platform", "resource", "atexit", "weakref", "operator", "traceback", "linecache", "tempfile", "glob",
+    "fcntl", "posix", "select", "mmap", "sqlite3", "urllib", "http", "asyncio", "concurrent", "queue",
+    "copyreg", "site", "sysconfig", "zipimport", "pkgutil", "warnings", "logging", "attrgetter",
+    "methodcaller", "Formatter", "get_field",
+})
 RECURRENT_KERNELS = frozenset({
     "LSTM", "LSTMCell", "GRU", "GRUCell", "RNN", "RNNCell", "RNNBase", "RNNCellBase", "lstm_cell", "gru_cell",
     "rnn_tanh_cell", "rnn_relu_cell", "lstm", "gru", "rnn_tanh", "rnn_relu",
