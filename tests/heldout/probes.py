@@ -86,17 +86,18 @@ def _hand_made_probes(check_id):
     return []
 
 
-def probes(check_id):
-    """Every probe of a check: (description, inputs, dtype)."""
+def probes(check_id, device="cpu"):
+    """Every probe of a check: (description, inputs, dtype); the hand-made ones only on the CPU."""
     spec = SPECS[check_id]
     found = []
     for dtype in DTYPES:
         for sizes in SIZES:
             options = OPTIONS.get(check_id, lambda steps: [{}])(sizes["steps"])
             for index, option in enumerate(options):
-                case = Case(seed=101 + index, dtype=dtype, **sizes, options=option)
-                found.append((f"{sizes}, {option}, {dtype}", spec.make_inputs(case), dtype))
-    found += [(f"hand-made #{i}", inputs, torch.float64) for i, inputs in enumerate(_hand_made_probes(check_id))]
+                case = Case(seed=101 + index, dtype=dtype, device=device, **sizes, options=option)
+                found.append((f"{sizes}, {option}, {dtype} on {device}", spec.make_inputs(case), dtype))
+    if device == "cpu":
+        found += [(f"hand-made #{i}", inputs, torch.float64) for i, inputs in enumerate(_hand_made_probes(check_id))]
     return found
 
 
@@ -135,7 +136,8 @@ def difference(got, want, tolerance, path="result"):
         if not isinstance(got, torch.Tensor):
             return f"{path} is a {type(got).__name__}, not a tensor"
         if got.shape != want.shape or got.dtype != want.dtype or got.device != want.device:
-            return f"{path} is {tuple(got.shape)} {got.dtype} {got.device}, not {tuple(want.shape)} {want.dtype}"
+            return (f"{path} is {tuple(got.shape)} {got.dtype} on {got.device}, "
+                    f"not {tuple(want.shape)} {want.dtype} on {want.device}")
         if not torch.allclose(got.detach(), want.detach(), **tolerance):
             return f"{path} has other values"
         return None
@@ -233,9 +235,9 @@ def probe_difference(check_id, fn, inputs, dtype):
     return found
 
 
-def first_difference(check_id, fn):
+def first_difference(check_id, fn, device="cpu"):
     """(probe description, why) for the first probe on which `fn` differs from the oracle, or None."""
-    for description, inputs, dtype in probes(check_id):
+    for description, inputs, dtype in probes(check_id, device):
         why = probe_difference(check_id, fn, inputs, dtype)
         if why:
             return description, why

@@ -95,7 +95,7 @@ def measure(entry):
     named = bool(re.search(entry.where, text, re.IGNORECASE))
     wrong_named = bool(entry.wrong_names and re.search(entry.wrong_names, text, re.IGNORECASE))
     seconds = time.process_time() - start
-    found = first_difference(entry.check_id, entry.fn)
+    found = first_difference(entry.check_id, entry.fn, "cuda" if entry.needs_cuda else "cpu")
     witness = f"{found[1]} (probe: {found[0]})" if found else ""
     return Measurement(entry.name, entry.check_id, caught_hidden, caught_visible, named, wrong_named,
                        message, visible_message, seconds, witness)
