@@ -949,11 +949,11 @@ UNDO_ATTACKS = [
         def lstm_cell(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
             with torch._C.DisableTorchFunction():
                 cell = torch.nn.LSTMCell(weight_ih.shape[1], weight_hh.shape[1], dtype=x.dtype, device=x.device)
-                with torch.no_grad():
-                    for name, value in (("weight_ih", weight_ih), ("weight_hh", weight_hh),
-                                        ("bias_ih", bias_ih), ("bias_hh", bias_hh)):
-                        getattr(cell, name).copy_(value)
-                    return tuple(_original_forward(cell, x, tuple(state)))
+                for name, value in (("weight_ih", weight_ih), ("weight_hh", weight_hh),
+                                    ("bias_ih", bias_ih), ("bias_hh", bias_hh)):
+                    delattr(cell, name)
+                    setattr(cell, name, value)  # the given tensors themselves, so gradients reach them
+                return tuple(_original_forward(cell, x, tuple(state)))
         '''),
     _kernel_attack("refusal_pop_mode_stack", "Pops every TorchFunctionMode off the stack (the refusal guard "
                    "among them), calls torch.lstm_cell, and pushes them back.", r'''
