@@ -40,7 +40,8 @@ OPTIONS = {
     "lstm.lstm_forward": lambda steps: SEQUENCE_OPTIONS,
     "gru.gru_forward": lambda steps: SEQUENCE_OPTIONS,
 }
-NOT_DIFFERENTIABLE = ("lstm.lstm_param_count", "gru.parameter_counts")
+NOT_DIFFERENTIABLE = ("lstm.lstm_param_count", "gru.parameter_counts",  # and the backward passes by hand:
+                      "lstm.lstm_step_backward", "lstm.lstm_bptt", "gru.gru_step_backward")
 DIFFERENTIABLE_ELSEWHERE = ("sequence_models.latent_update", "rnn.rnn_cell", "rnn.rnn_forward")
 
 
@@ -57,8 +58,14 @@ def notebook_solutions(assignment):
 
 
 def oracle(check_id):
+    """The notebook's solution; the repository's correct solution while a notebook does not have the part yet."""
     assignment, name = check_id.split(".")
-    return notebook_solutions(assignment)[name]
+    solutions = notebook_solutions(assignment)
+    if name in solutions:
+        return solutions[name]
+    import reference_solutions
+    import reference_solutions_new_parts
+    return {**reference_solutions.BY_CHECK_ID, **reference_solutions_new_parts.BY_CHECK_ID}[check_id]
 
 
 def _hand_made_probes(check_id):

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 import reference_solutions as right
+import reference_solutions_new_parts as right_new
 
 
 @dataclass(frozen=True)
@@ -1822,5 +1823,143 @@ def bptt_derivative_sign_flipped(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, 
     return grad_w_ih, grad_w_hh, grad_b, grad_b.clone(), grad_h
 
 
+
+# ============================================================== backward passes by hand (lstm, gru)
+
+def _lstm_step_parts(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
+    """The forward quantities one LSTM step's backward needs: i, f, g, o, c, c_next, tanh(c_next)."""
+    h, c = state
+    a_i, a_f, a_g, a_o = (x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh).chunk(4, dim=1)
+    i, f, g, o = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
+    c_next = f * c + i * g
+    return i, f, g, o, c, c_next, torch.tanh(c_next)
+
+
+def _lstm_step_gradients(x, h, weight_ih, weight_hh, grad_pre, grad_c):
+    return {"x": grad_pre @ weight_ih, "h": grad_pre @ weight_hh, "c": grad_c,
+            "weight_ih": grad_pre.T @ x, "weight_hh": grad_pre.T @ h,
+            "bias_ih": grad_pre.sum(dim=0), "bias_hh": grad_pre.sum(dim=0)}
+
+
+@wrong("lstm.lstm_step_backward", "the cell's gradient leaves out the path through h_next: dL/dc_next is "
+       "taken as grad_c_next alone, without grad_h_next * o * (1 - tanh(c_next)^2)",
+       r"h_next|through (the )?hidden|path|1 ?- ?tanh|tanh\(c", others(TRANSPOSE, GATE_ORDER))
+def lstm_step_backward_cell_path_only(x, state, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_next, grad_c_next):
+    i, f, g, o, c, c_next, tanh_c = _lstm_step_parts(x, state, weight_ih, weight_hh, bias_ih, bias_hh)
+    grad_c_total = grad_c_next
+    grad_pre = torch.cat([grad_c_total * g * i * (1 - i), grad_c_total * c * f * (1 - f),
+                          grad_c_total * i * (1 - g ** 2), grad_h_next * tanh_c * o * (1 - o)], dim=1)
+    return _lstm_step_gradients(x, state[0], weight_ih, weight_hh, grad_pre, grad_c_total * f)
+
+
+@wrong("lstm.lstm_step_backward", "the gates' sigmoid derivative written as 1 - s^2 (tanh's) instead of s (1 - s)",
+       r"sigmoid|derivative|s ?\(1 ?- ?s\)|1 ?- ?s\^?2", others(TRANSPOSE, GATE_ORDER))
+def lstm_step_backward_tanh_derivative_for_gates(x, state, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_next,
+                                                 grad_c_next):
+    i, f, g, o, c, c_next, tanh_c = _lstm_step_parts(x, state, weight_ih, weight_hh, bias_ih, bias_hh)
+    grad_c_total = grad_c_next + grad_h_next * o * (1 - tanh_c ** 2)
+    grad_pre = torch.cat([grad_c_total * g * (1 - i ** 2), grad_c_total * c * (1 - f ** 2),
+                          grad_c_total * i * (1 - g ** 2), grad_h_next * tanh_c * (1 - o ** 2)], dim=1)
+    return _lstm_step_gradients(x, state[0], weight_ih, weight_hh, grad_pre, grad_c_total * f)
+
+
+@wrong("lstm.lstm_step_backward", "the gradient for the old cell state is dL/dc_next itself, not times f",
+       r"forget|\bf\b|times f|\* ?f\b" + "|" + only_wrong("grads['c']"), others(TRANSPOSE, GATE_ORDER))
+def lstm_step_backward_old_cell_without_f(x, state, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_next,
+                                          grad_c_next):
+    i, f, g, o, c, c_next, tanh_c = _lstm_step_parts(x, state, weight_ih, weight_hh, bias_ih, bias_hh)
+    grad_c_total = grad_c_next + grad_h_next * o * (1 - tanh_c ** 2)
+    grad_pre = torch.cat([grad_c_total * g * i * (1 - i), grad_c_total * c * f * (1 - f),
+                          grad_c_total * i * (1 - g ** 2), grad_h_next * tanh_c * o * (1 - o)], dim=1)
+    return _lstm_step_gradients(x, state[0], weight_ih, weight_hh, grad_pre, grad_c_total)
+
+
+@wrong("lstm.lstm_bptt", "each step's backward is handed the state after the step instead of the one it "
+       "received", r"state (it|each step) received|states?\[t ?\+ ?1\]|off.by.one|shift|after the step",
+       others(TRANSPOSE, GATE_ORDER))
+def lstm_bptt_state_after_the_step(x, state0, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_T, grad_c_T):
+    states = [tuple(state0)]
+    for x_t in x:
+        states.append(right.lstm_cell(x_t, states[-1], weight_ih, weight_hh, bias_ih, bias_hh))
+    totals = {name: torch.zeros_like(w) for name, w in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"),
+                                                             (weight_ih, weight_hh, bias_ih, bias_hh))}
+    grad_h, grad_c = grad_h_T, grad_c_T
+    for t in reversed(range(x.shape[0])):
+        step = right_new.lstm_step_backward(x[t], states[t + 1], weight_ih, weight_hh, bias_ih, bias_hh, grad_h, grad_c)
+        totals = {name: total + step[name] for name, total in totals.items()}
+        grad_h, grad_c = step["h"], step["c"]
+    return {**totals, "h0": grad_h, "c0": grad_c}
+
+
+@wrong("lstm.lstm_bptt", "the weight gradients are overwritten at every step, not summed over the steps",
+       r"sum|accumulat|every step|over (the )?steps|\+=|shared", others(TRANSPOSE, GATE_ORDER))
+def lstm_bptt_weights_not_summed(x, state0, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_T, grad_c_T):
+    states = [tuple(state0)]
+    for x_t in x:
+        states.append(right.lstm_cell(x_t, states[-1], weight_ih, weight_hh, bias_ih, bias_hh))
+    grad_h, grad_c, step = grad_h_T, grad_c_T, {}
+    for t in reversed(range(x.shape[0])):
+        step = right_new.lstm_step_backward(x[t], states[t], weight_ih, weight_hh, bias_ih, bias_hh, grad_h, grad_c)
+        grad_h, grad_c = step["h"], step["c"]
+    return {name: step[name] for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")} | {"h0": grad_h,
+                                                                                               "c0": grad_c}
+
+
+@wrong("lstm.lstm_bptt", "the gradients of h0 and c0 returned under each other's key", r"swap|each other|exchang",
+       others(TRANSPOSE, GATE_ORDER))
+def lstm_bptt_initial_gradients_swapped(x, state0, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_T, grad_c_T):
+    grads = right_new.lstm_bptt(x, state0, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_T, grad_c_T)
+    return {**grads, "h0": grads["c0"], "c0": grads["h0"]}
+
+
+def _gru_step_parts(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
+    ax_r, ax_z, ax_n = (x @ weight_ih.T + bias_ih).chunk(3, dim=1)
+    ah_r, ah_z, ah_n = (h @ weight_hh.T + bias_hh).chunk(3, dim=1)
+    r, z = torch.sigmoid(ax_r + ah_r), torch.sigmoid(ax_z + ah_z)
+    return r, z, torch.tanh(ax_n + r * ah_n), ah_n
+
+
+def _gru_step_gradients(x, h, weight_ih, weight_hh, grad_ax, grad_ah, grad_h_direct):
+    return {"x": grad_ax @ weight_ih, "h": grad_h_direct + grad_ah @ weight_hh,
+            "weight_ih": grad_ax.T @ x, "weight_hh": grad_ah.T @ h,
+            "bias_ih": grad_ax.sum(dim=0), "bias_hh": grad_ah.sum(dim=0)}
+
+
+@wrong("gru.gru_step_backward", "dL/dh leaves out the direct path z * grad_h_next (h' = ... + z * h)",
+       r"direct|z ?\* ?grad|z ?\* ?h|update gate|\bz\b" + "|" + only_wrong("grads['h']"),
+       others(TRANSPOSE, GATE_ORDER))
+def gru_step_backward_without_direct_path(x, h, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_next):
+    r, z, n, ah_n = _gru_step_parts(x, h, weight_ih, weight_hh, bias_ih, bias_hh)
+    grad_a_n = grad_h_next * (1 - z) * (1 - n ** 2)
+    grad_a_r = grad_a_n * ah_n * r * (1 - r)
+    grad_a_z = grad_h_next * (h - n) * z * (1 - z)
+    return _gru_step_gradients(x, h, weight_ih, weight_hh, torch.cat([grad_a_r, grad_a_z, grad_a_n], dim=1),
+                               torch.cat([grad_a_r, grad_a_z, grad_a_n * r], dim=1), 0)
+
+
+@wrong("gru.gru_step_backward", "the reset left out of the recurrent n block: bias_hh and weight_hh of n get "
+       "grad_a_n instead of r * grad_a_n", r"reset|\br\b|\bn\b block|rows 2H|candidate",
+       others(TRANSPOSE, GATE_ORDER))
+def gru_step_backward_reset_missing_in_n_block(x, h, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_next):
+    r, z, n, ah_n = _gru_step_parts(x, h, weight_ih, weight_hh, bias_ih, bias_hh)
+    grad_a_n = grad_h_next * (1 - z) * (1 - n ** 2)
+    grad_a_r = grad_a_n * ah_n * r * (1 - r)
+    grad_a_z = grad_h_next * (h - n) * z * (1 - z)
+    grad_ax = torch.cat([grad_a_r, grad_a_z, grad_a_n], dim=1)
+    return _gru_step_gradients(x, h, weight_ih, weight_hh, grad_ax, grad_ax, grad_h_next * z)
+
+
+@wrong("gru.gru_step_backward", "the update gate's gradient with the sign flipped: (n - h) instead of (h - n)",
+       r"sign|h ?- ?n|n ?- ?h|update|\bz\b", others(TRANSPOSE, GATE_ORDER))
+def gru_step_backward_update_sign(x, h, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_next):
+    r, z, n, ah_n = _gru_step_parts(x, h, weight_ih, weight_hh, bias_ih, bias_hh)
+    grad_a_n = grad_h_next * (1 - z) * (1 - n ** 2)
+    grad_a_r = grad_a_n * ah_n * r * (1 - r)
+    grad_a_z = grad_h_next * (n - h) * z * (1 - z)
+    return _gru_step_gradients(x, h, weight_ih, weight_hh, torch.cat([grad_a_r, grad_a_z, grad_a_n], dim=1),
+                               torch.cat([grad_a_r, grad_a_z, grad_a_n * r], dim=1), grad_h_next * z)
+
+
 # The table reads by notebook and function, in the notebooks' order.
-HELD_OUT.sort(key=lambda entry: list(right.BY_CHECK_ID).index(entry.check_id))
+ORDER = [*right.BY_CHECK_ID, *right_new.BY_CHECK_ID]
+HELD_OUT.sort(key=lambda entry: ORDER.index(entry.check_id))
