@@ -59,7 +59,8 @@ def _course(args):
 def _grade(args):
     from pathlib import Path
 
-    from autograder.grading.batch import answers_of, grade_batch, status_table, students_of, summary
+    from autograder.grading.batch import answers_of, grade_batch, students_of, summary
+    from autograder.nbgrader.grading import format_table
     from autograder.grading.progress import BatchProgress
     from autograder.grading.report import write_csv, write_report
     from autograder.grading.config import load_grading_config
@@ -92,7 +93,7 @@ def _grade(args):
     finally:
         close_servers()
     progress.close()
-    print(status_table(results))
+    print(format_table(results))
     print(f"\n{len(results)} submissions ({summary(results)}) in {time.perf_counter() - start:.1f} s")
     name = "-".join(args.assignments)
     report = Path(args.report) if args.report else course_dir / "reports" / f"{name}.html"

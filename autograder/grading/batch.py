@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.nbgrader.grading import format_table, submission_path
+from autograder.nbgrader.grading import submission_path
 from autograder.nbgrader.record import record_result
 from .pipeline import GradingJob, fingerprint, grade_one, read_submission
 from .plan import Tampered, plan_submission, rebuilt_notebook
@@ -152,10 +152,6 @@ def _notebook_to_record(coursedir, result):
             pass
     release = Path(coursedir.format_path(coursedir.release_directory, ".", result.assignment))
     return nbformat.read(str(release / f"{result.assignment}.ipynb"), as_version=4)
-
-
-def status_table(results):
-    return format_table(results)
 
 
 def summary(results):
