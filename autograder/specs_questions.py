@@ -1,8 +1,8 @@
 """Graded answers: "predict, then run" questions and numbers found by an experiment.
 
-The student assigns a value in the notebook (`answer_q1 = 3`, `smallest_nonvanishing_radius = 1.7`);
-the check reads it through `lambda: answer_q1` (or the value itself, in check_notebook). An answer is a
-number, judged within a stated absolute tolerance, or one of a few named choices. A wrong answer is
+The student writes a function without arguments that returns the answer (`def answer_q1(): return 3`),
+or, for the RNN radius, runs an experiment inside it; the check calls it. An answer is a number, judged
+within a stated absolute tolerance, or one of a few named choices. A wrong answer is
 only called wrong: the message never shows the expected value. A right one shows the explanation.
 """
 from dataclasses import dataclass
@@ -28,19 +28,16 @@ class AnswerSpec(Spec):
     explanation: str = ""
 
     def call(self, fn, inputs):
-        name = function_name(self.check_id)
-        try:
-            answer = fn() if callable(fn) else fn
-        except NameError as error:
-            raise NotImplementedError(f"{name} is not assigned yet") from error
+        name = function_name(self.check_id) + "()"
+        answer = fn()
         if self.choices:
             if answer not in self.choices:
-                raise ValueError(f"{name} must be one of {', '.join(map(repr, self.choices))}; got {answer!r}")
+                raise ValueError(f"{name} must return one of {', '.join(map(repr, self.choices))}; got {answer!r}")
             return self.choices.index(answer)
         if isinstance(answer, torch.Tensor) and answer.numel() == 1:
             answer = answer.item()
         if isinstance(answer, bool) or not isinstance(answer, (int, float, np.integer, np.floating)):
-            raise TypeError(f"{name} must be a number (int or float); got {type(answer).__name__}")
+            raise TypeError(f"{name} must return a number (int or float); got {type(answer).__name__}")
         return torch.tensor(float(answer), dtype=torch.float64)
 
     def judge_result(self, observed, expected, inputs):
@@ -95,11 +92,11 @@ def smallest_nonvanishing_radius_reference():
 QUESTION_SPECS = [
     # sequence_models
     _number("sequence_models.answer_q1", lambda: 1.0 / 3.0, 1e-6,
-            "Symbol 2 never occurs before the last step, so it is never left: its row has no counts and "
-            "gets the uniform row 1/K, not zeros (a row of zeros would not be a distribution)."),
+            "Symbol 2 occurs only at the last step, so it is never left: its row has no counts and gets the "
+            "uniform row 1/K = 1/3, not zeros (a row of zeros would not be a distribution)."),
     _number("sequence_models.answer_q2", lambda: 0.9 ** 19, 1e-4,
-            "x_0 enters h_1 = x_0 B^T, and each of the 19 later steps multiplies it by A = 0.9 I: "
-            "0.9^19. A linear latent state forgets geometrically, like a Markov chain with tau = 1."),
+            "x_0 enters h_1 = x_0 W_ih^T = 1, and each of the 19 later steps multiplies the state by W_hh = 0.9: "
+            "h_20 = 0.9^19. A linear latent state forgets its past geometrically when |W_hh| < 1."),
     # rnn
     _number("rnn.answer_q1", lambda: 7, 0.0,
             "d h_T / d h_t = J_T J_{T-1} ... J_{t+1} has one factor per step from t+1 to T: T - t = 7. "

@@ -1,7 +1,7 @@
 """The training part of the lstm notebook: the student's trained LSTM, judged on adding problems it never saw.
 
 The student trains their own LSTM cell and a linear head on the adding problem of length ADDING_LENGTH
-(where a plain tanh RNN stays at the baseline) and assigns the parameters to `adding_parameters`, a dict:
+(where a plain tanh RNN stays at the baseline); `adding_parameters()` returns the trained parameters, a dict:
 
     weight_ih (4H, 2), weight_hh (4H, H), bias_ih (4H,), bias_hh (4H,)   PyTorch's LSTM layout, rows i, f, g, o
     head_weight (1, H), head_bias (1,)                                     prediction = h_T head_weight^T + head_bias
@@ -76,11 +76,10 @@ class TrainedModelSpec(Spec):
     """The answer is a dict of trained parameters; the result is the predictions on the check's inputs."""
 
     def call(self, fn, inputs):
-        name = function_name(self.check_id)
-        try:
-            parameters = fn() if callable(fn) else fn
-        except NameError as error:
-            raise NotImplementedError(f"{name} is not assigned yet: run your training cell") from error
+        name = function_name(self.check_id) + "()"
+        parameters = fn()
+        if parameters is None:
+            raise ValueError(f"{name} returned None: no trained parameters (was the training over its budget?)")
         with torch.no_grad():
             return lstm_predictions(checked_parameters(parameters, name), inputs["x"])
 
