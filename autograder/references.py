@@ -35,7 +35,7 @@ def _call_module(module_class, weights, args, **options):
     params = {name + suffix: value for name, value in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), weights)}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*contiguous chunk of memory.*")
-        return torch.func.functional_call(module.to_empty(device=weight_ih.device), params, args)
+        return torch.func.functional_call(module, params, args)
 
 
 # ----- sequence models -----
@@ -115,14 +115,17 @@ def hidden_states(x, h0, weight_ih, weight_hh, bias_ih, bias_hh):
 
 
 def hidden_gradient_norms(x, h0, weight_ih, weight_hh, bias_ih, bias_hh):
-    """Frobenius norm of d h_T / d h_t, every Jacobian taken at once by autograd through nn.RNNCell."""
+    """Frobenius norm of d h_T / d h_t for t = 0..T, the Jacobians taken by autograd through nn.RNNCell."""
     weights = tuple(w.detach() for w in (weight_ih, weight_hh, bias_ih, bias_hh))
     eye = torch.eye(h0.shape[0], dtype=x.dtype, device=x.device)
     with torch.enable_grad():
         states = [h0.detach().clone().requires_grad_(True)]
         for x_t in x:
             states.append(_call_module(nn.RNNCell, weights, (x_t[None], states[-1][None]))[0])
-        jacobians = torch.autograd.grad(states[-1], states[:-1], grad_outputs=eye, is_grads_batched=True)
+        # Row i of every d h_T / d h_t from one backward pass of h_T[i] (a scalar: passing grad_outputs
+        # would make autograd import sympy, seconds on a first call).
+        rows = [torch.autograd.grad(states[-1][i], states[:-1], retain_graph=True) for i in range(len(eye))]
+    jacobians = [torch.stack([row[t] for row in rows]) for t in range(len(x))]
     return torch.stack([torch.linalg.matrix_norm(j) for j in jacobians] + [torch.linalg.matrix_norm(eye)])
 
 

@@ -38,7 +38,7 @@ def solution_namespace(assignment):
 
 def time_hidden_checks(repeat):
     slow = []
-    print(f"{'hidden check':<40} {'best of ' + str(repeat):>12}")
+    print(f"{'hidden check':<40} {'cases':>5} {'best of ' + str(repeat):>12}")
     for assignment in ASSIGNMENTS:
         namespace = solution_namespace(assignment)
         for check_id in [c for c in SPECS if c.startswith(assignment + ".")]:
@@ -47,11 +47,11 @@ def time_hidden_checks(repeat):
             for _ in range(repeat):
                 start = time.perf_counter()
                 with contextlib.redirect_stdout(io.StringIO()):  # grade() prints a line per check
-                    grade(check_id, fn)
+                    result = grade(check_id, fn)
                 times.append(time.perf_counter() - start)
             best = min(times)
             flag = "  SLOW" if best > HIDDEN_TEST_BUDGET_S else ""
-            print(f"{check_id:<40} {best * 1000:>9.1f} ms{flag}")
+            print(f"{check_id:<40} {result.cases:>5} {best * 1000:>9.1f} ms{flag}")
             if flag:
                 slow.append(check_id)
     return slow

@@ -282,3 +282,59 @@ def test_records_round_trip_through_npz_and_are_judged_the_same(tmp_path, check_
     direct, from_file = assess(check_id, records), assess(loaded_id, loaded)
     assert direct.passed == from_file.passed == passes
     assert direct.message == from_file.message
+
+
+def test_a_gradient_recorded_where_the_code_runs_is_judged_from_the_file(tmp_path):
+    """Values right, gradient cut off: collect records the gradient as plain arrays, assess (from the npz
+    file, without the function) compares it with the reference's gradient and fails the check."""
+    from autograder.records import load_records, save_records
+    detached = lambda *args: right.gru_cell(*args).detach()
+    records = collect("gru.gru_cell", detached, device="cpu")
+    assert any(r.observation.gradients is not None for r in records)
+    save_records(tmp_path / "records.npz", "gru.gru_cell", records)
+    result = assess(*load_records(tmp_path / "records.npz"))
+    assert not result.passed and "carries no gradient" in result.message
+    correct = collect("gru.gru_cell", right.gru_cell, device="cpu")
+    save_records(tmp_path / "right.npz", "gru.gru_cell", correct)
+    assert assess(*load_records(tmp_path / "right.npz")).passed
+
+
+def test_a_record_without_its_gradient_fails(tmp_path):
+    """A sandbox that drops the gradient from its records does not get credit for it."""
+    records = collect("lstm.forget_gate", right.forget_gate, device="cpu")
+    stripped = [dataclasses.replace(r, observation=dataclasses.replace(r.observation, gradients=None))
+                for r in records]
+    result = assess("lstm.forget_gate", stripped)
+    assert not result.passed and "no gradient was recorded" in result.message
+
+
+def test_loading_records_is_bounded(tmp_path, monkeypatch):
+    from autograder import records as records_module
+    records = collect("lstm.cell_update", right.cell_update, device="cpu")
+    records_module.save_records(tmp_path / "records.npz", "lstm.cell_update", records)
+    monkeypatch.setattr(records_module, "MAX_BYTES", 100)
+    with pytest.raises(ValueError, match="over the limits"):
+        records_module.load_records(tmp_path / "records.npz")
+
+
+@pytest.mark.parametrize("visible", [True, False], ids=["visible", "hidden"])
+def test_a_squeezed_batch_axis_is_named(visible):
+    message = _failure("gru.gru_cell", lambda *args: right.gru_cell(*args).squeeze(), visible)
+    assert "the axis `batch` of size 1 is missing" in message
+
+
+def test_hidden_cases_cover_the_contract():
+    """Edge sizes, both dtypes, every option and every documented invalid option are in the hidden set."""
+    from autograder.cases import hidden_cases
+    cases = hidden_cases("rnn.rnn_forward", "cpu")
+    assert {c.dtype for c in cases} == {torch.float32, torch.float64}
+    assert any(c.batch == 1 and c.steps == 1 for c in cases)
+    assert any(c.steps == c.batch for c in cases if c.options["batch_first"])
+    assert any(c.steps == c.batch for c in cases if not c.options["batch_first"])
+    assert any(c.input_size == c.hidden_size for c in cases) and any(c.input_size != c.hidden_size for c in cases)
+    assert max(c.steps for c in cases) >= 20
+    invalid = [c.options["nonlinearity"] for c in hidden_cases("rnn.rnn_cell", "cpu")]
+    assert {"tanh", "relu", "sigmoid", "Tanh"} <= set(invalid)
+    clip = [c.options for c in hidden_cases("rnn.clip_grad_norm", "cpu")]
+    assert any(o.get("max_norm", 0) > 1 and o["max_norm"] ** 0.5 < o.get("total_norm", 0) < o["max_norm"] for o in clip)
+    assert any(o.get("max_norm", 1) < 1 and o["max_norm"] < o.get("total_norm", 0) < o["max_norm"] ** 0.5 for o in clip)
