@@ -3122,8 +3122,8 @@ HONEST_CHATTY = {gid: (_CHATTY if gid == "forget_gate" else "") + HONEST_MAGICS[
                  if HONEST_MAGICS[gid].startswith("%") else (_CHATTY if gid == "forget_gate" else "") + HONEST_MAGICS[gid]
                  for gid in LSTM_IDS}
 HONEST_CHATTY["forget_gate"] = HONEST_CHATTY["forget_gate"].replace("from torch import sigmoid as σ", "σ = torch.sigmoid")
-HONEST_CHATTY["lstm_cell"] = HONEST_CHATTY["lstm_cell"].replace(
-    "    h, c = state\n", "    h, c = state\n    print('lstm_cell on', tuple(x.shape), x.dtype)\n")
+HONEST_CHATTY["lstm_param_count"] = HONEST_CHATTY["lstm_param_count"].replace(
+    "    per_gate =", "    print('counting parameters for', input_size, hidden_size)\n    per_gate =")
 
 def _with_solutions(assignment, answers):
     """`answers`, plus the instructor's solution for every answer cell they leave out, so that an honest
@@ -3151,7 +3151,7 @@ HONEST = [
             "special.expit, stack-and-sum and an in-place update of its own tensor.",
             _with_solutions("lstm", HONEST_MAGICS)),
     _attack("honest_prints_a_lot", HONEST_KIND,
-            "A correct notebook that prints about 0.8 MB when its first cell runs and a line per lstm_cell call.",
+            "A correct notebook that prints about 0.8 MB when its first cell runs and a line per lstm_param_count call (never in the cell, which the adding task calls thousands of times).",
             _with_solutions("lstm", HONEST_CHATTY)),
 ]
 
