@@ -5,7 +5,7 @@
 `initdb` into a temporary folder, `pg_ctl start` on a free loopback port with its socket in that folder,
 one database created, a SQLAlchemy URL handed out, and at the end the server stopped and the folder removed.
 PostgreSQL refuses to run as root: as root, the server runs as the `postgres` user (created by Debian's
-`postgresql` package, which `make system-deps` installs).
+`postgresql` package, which `make system-deps` installs), or `nobody` where there is none.
 """
 import glob
 import os
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-SERVER_USER = "postgres"     # who runs the server when the tests run as root
+SERVER_USERS = ("postgres", "nobody")   # who runs the server when the tests run as root: the first found
 SUPERUSER = "grader"         # the database role the tests connect as (trust authentication, loopback only)
 DATABASE = "gradebook"
 
@@ -29,6 +29,15 @@ def server_binaries():
         return Path(os.environ["PG_BIN"])
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
     return Path(found[-1]).parent if found else None
+
+
+def _first_account(names):
+    for name in names:
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            continue
+    raise RuntimeError(f"none of the users {', '.join(names)} exists to run the PostgreSQL server")
 
 
 def free_port():
@@ -45,7 +54,7 @@ class PostgresServer:
         self.port = free_port()
         self.as_user = []
         if os.geteuid() == 0:
-            account = pwd.getpwnam(SERVER_USER)
+            account = _first_account(SERVER_USERS)
             os.chown(self.folder, account.pw_uid, account.pw_gid)
             self.as_user = ["setpriv", f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}",
                             "--init-groups", "--"]

@@ -110,7 +110,11 @@ def test_parallel_writers_on_postgres_equal_one_writer_on_sqlite(gradebooks):
     keys = [(r.student, r.assignment) for r in first]
     writer_of = {key: i % WRITERS for i, key in enumerate(keys)}
     shares = [[r for r in first + regrades if writer_of[r.student, r.assignment] == w] for w in range(WRITERS)]
-    with multiprocessing.get_context("spawn").Pool(WRITERS) as pool:
+    # forkserver: the writers start from a clean process that imported nbgrader once (spawn imports it in
+    # each; fork would copy this process's threads' locks)
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["autograder.grading.gradebook_writer"])
+    with context.Pool(WRITERS) as pool:
         pool.starmap(record_results, [(postgres_url, course_id, share) for share in shares])
 
     on_postgres = gradebook_contents(postgres_url, course_id)
