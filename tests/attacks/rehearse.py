@@ -148,12 +148,16 @@ class Listener:
         self.server.close()
 
 
-def drain(stream, counts, key, keep):
-    head = b""
+def drain(stream, counts, key, keep, token):
+    """Count the bytes of a stream, keep its head, and note whether `token` passes through it."""
+    head, tail = b"", b""
     while chunk := stream.read(1 << 16):
         counts[key] += len(chunk)
         if len(head) < keep:
             head += chunk[:keep - len(head)]
+        if token.encode() in tail + chunk:
+            counts["token_seen"] = True
+        tail = chunk[-len(token):]
     counts[key + "_head"] = head.decode("utf-8", "replace")
 
 
@@ -234,9 +238,9 @@ def rehearse(attack, timeout, keep):
     start = time.monotonic()
     child = subprocess.Popen(command, cwd=notebook.parent, env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, start_new_session=True)
-    counts = {"stdout": 0, "stderr": 0}
-    readers = [threading.Thread(target=drain, args=(child.stdout, counts, "stdout", 2000), daemon=True),
-               threading.Thread(target=drain, args=(child.stderr, counts, "stderr", 2000), daemon=True)]
+    counts = {"stdout": 0, "stderr": 0, "token_seen": False}
+    readers = [threading.Thread(target=drain, args=(child.stdout, counts, "stdout", 2000, token), daemon=True),
+               threading.Thread(target=drain, args=(child.stderr, counts, "stderr", 2000, token), daemon=True)]
     for reader in readers:
         reader.start()
     try:
@@ -273,8 +277,9 @@ def rehearse(attack, timeout, keep):
         "leftover_processes": leftover, "connections": len(listener.received),
         "marker_files": len(places), "outside_scratch": outside[:5],
         "gradebook_changed": gradebook != [("classmate", 3.0, 0.0)],
-        "secret_leaked": token in counts["stdout_head"] + counts["stderr_head"] or any(
-            token.encode() in data for data in listener.received) or bool(marked_files(token, [root / "home"], Path("/nonexistent"))),
+        "secret_leaked": counts["token_seen"] or any(
+            token.encode() in data for data in listener.received) or bool(marked_files(
+            token, [root / "home", root / "course", *SHARED_PLACES], skip=root / "course" / "source")),
         "stdout_bytes": counts["stdout"], "stderr_bytes": counts["stderr"],
         "first_error": next((f"{e['grade_id']}: {e['error']}" for e in events if e["event"] == "cell" and not e["ok"]), "")
         or ("" if events else counts["stderr_head"][-300:]),
