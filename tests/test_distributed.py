@@ -1,5 +1,6 @@
 """The Dask backend on real processes: a scheduler and two workers started with the `dask` command on
 loopback (and a LocalCluster), grading a batch with the stand-in grader of grading_standin.py."""
+import io
 import json
 from collections import Counter
 from dataclasses import replace
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from autograder.grading.distributed import grade_on_dask
+from autograder.grading.progress import BatchProgress
 from grading_standin import StandInJob, expected_result, grade_one, read_events
 
 TESTS_DIR = Path(__file__).resolve().parent
@@ -98,11 +100,19 @@ def nanny_cluster(tmp_path_factory):
 def test_cluster_by_address_gives_the_local_loop_results(nanny_cluster, tmp_path):
     jobs = _batch(12, tmp_path / "events")
     arrived = []
-    results = list(grade_on_dask(jobs, grade_one, address=nanny_cluster.address, on_result=arrived.append))
+    progress = BatchProgress(total=len(jobs), stream=io.StringIO())
+
+    def on_result(result):
+        arrived.append(result)
+        progress.finished(result)
+
+    results = list(grade_on_dask(jobs, grade_one, address=nanny_cluster.address, on_result=on_result,
+                                 on_start=progress.started))
 
     assert sorted(map(_key, results)) == sorted(map(_key, jobs))
     assert sorted(results, key=_key) == sorted((grade_one(job) for job in jobs), key=_key)
     assert arrived == results
+    assert (progress.done, progress.running, progress.failed) == (12, 0, 0)
     ran_on = {worker for event, worker, *_ in read_events(tmp_path / "events") if worker != "local"}
     assert ran_on == {"cpu", "gpu"}
 

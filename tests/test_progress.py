@@ -79,6 +79,14 @@ def test_time_left_is_the_rate_so_far_times_what_remains():
     assert progress.time_left() == 18.0                 # 12 s for 4, 6 left
 
 
+def test_a_start_announced_after_its_result_is_not_running():
+    progress = BatchProgress(total=2, stream=io.StringIO(), clock=FakeClock())
+    progress.finished(result("ann"))
+    progress.started("ann", "lstm")
+    progress.started("ben", "lstm")
+    assert progress.running == 1
+
+
 def test_close_prints_the_summary():
     clock, log = FakeClock(), io.StringIO()
     progress = BatchProgress(total=3, stream=log, clock=clock)

@@ -1,7 +1,7 @@
 """Progress of a grading batch: submissions done, running and failed, time elapsed and left.
 
     progress = BatchProgress(total=len(jobs))
-    progress.started("alice", "lstm")          # when a submission starts (optional: a Dask batch cannot tell)
+    progress.started("alice", "lstm")          # when a submission starts (grade_on_dask's on_start)
     progress.finished(result)                  # each SubmissionResult as it arrives
     progress.close()                           # the summary line
 
@@ -34,6 +34,7 @@ class BatchProgress:
         self.width = width
         self.start_time = clock()
         self.started_at = {}          # (student, assignment) -> clock time it started
+        self.finished_keys = set()    # a start announced after the result (Dask) is not counted as running
         self.done = 0
         self.failed = 0
         self.seconds = []             # time each finished submission took
@@ -56,7 +57,8 @@ class BatchProgress:
 
     def started(self, student, assignment):
         with self._lock:
-            self.started_at[student, assignment] = self.clock()
+            if (student, assignment) not in self.finished_keys:
+                self.started_at[student, assignment] = self.clock()
             self._show()
 
     def finished(self, result):
@@ -66,6 +68,7 @@ class BatchProgress:
 
     def _finished(self, result):
         began = self.started_at.pop((result.student, result.assignment), None)
+        self.finished_keys.add((result.student, result.assignment))
         took = result.seconds if result.seconds or began is None else self.clock() - began
         self.done += 1
         self.failed += result.status not in GRADED
