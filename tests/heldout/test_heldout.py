@@ -26,7 +26,7 @@ import reference_solutions_new_parts as right_new
 from autograder.checks import run_check
 from autograder.selfcheck import check
 from autograder.specs import SPECS, Case
-from probes import first_difference
+from heldout_probes import first_difference
 from wrong_implementations import HELD_OUT
 
 GOAL_HIDDEN = 0.97      # share losing points on the hidden checks
