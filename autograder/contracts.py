@@ -18,6 +18,7 @@ Per check:
 - `gate_blocks`: how many stacked gate blocks the weights hold (i,f,g,o / r,z,n), for explanations.
 """
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 
@@ -33,6 +34,16 @@ class Contract:
     activations: dict = field(default_factory=dict)  # output leaf -> "sigmoid" | "tanh" | "relu" | option name
     gate_blocks: int = 0
     gate_names: str = ""
+    # Counting checks: (input_size, hidden_size) -> {output key ("" for a single int): (gate blocks,
+    # {term: its count})}, for explanations of a wrong count.
+    count_terms: Callable | None = None
+
+
+def parameter_terms(blocks, input_size, hidden_size):
+    """The terms of a one-layer recurrent module's parameter count with `blocks` gate blocks."""
+    h, i = hidden_size, input_size
+    return (blocks, {f"weight_ih ({blocks}H x I)": blocks * h * i, f"weight_hh ({blocks}H x H)": blocks * h * h,
+                     f"bias_ih ({blocks}H)": blocks * h, f"bias_hh ({blocks}H)": blocks * h})
 
 
 def _gate(activation):
@@ -76,7 +87,9 @@ CONTRACTS = {
     "lstm.lstm_cell": Contract("a tuple (h_next, c_next)", differentiable=True,
                                gate_blocks=4, gate_names="ifgo"),
     "lstm.lstm_forward": _sequence(4, "ifgo", "(h_n, c_n)"),
-    "lstm.lstm_param_count": Contract("a Python int"),
+    "lstm.lstm_param_count": Contract("a Python int",
+                                      count_terms=lambda input_size, hidden_size: {
+                                          "": parameter_terms(4, input_size, hidden_size)}),
     "gru.reset_gate": _gate("sigmoid"),
     "gru.update_gate": _gate("sigmoid"),
     "gru.gru_candidate": Contract("a tensor (batch, hidden)", differentiable=True,
@@ -85,7 +98,10 @@ CONTRACTS = {
     "gru.gru_cell": Contract("a tensor (batch, hidden)", differentiable=True,
                              gate_blocks=3, gate_names="rzn"),
     "gru.gru_forward": _sequence(3, "rzn", "h_n"),
-    "gru.parameter_counts": Contract('a dict {"rnn", "gru", "lstm"} of Python ints'),
+    "gru.parameter_counts": Contract('a dict {"rnn", "gru", "lstm"} of Python ints',
+                                     count_terms=lambda input_size, hidden_size: {
+                                         key: parameter_terms(blocks, input_size, hidden_size)
+                                         for key, blocks in (("rnn", 1), ("gru", 3), ("lstm", 4))}),
 }
 
 DEFAULT_CONTRACT = Contract("what the text asks for")

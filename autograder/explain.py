@@ -285,6 +285,48 @@ def hypotheses(spec, view):
         found.append(Hypothesis("the sequence is processed in reverse order (from its last step to its first)",
                                 with_inputs(_time_reverser)))
     found += _output_hypotheses(spec, contract, view)
+    if contract.count_terms:
+        found += _count_hypotheses(contract)
+    # Every bias (1-D input) with the wrong sign at once.
+    biases = [name for name, value in floats if value.dim() == 1]
+    if len(biases) > 1:
+        def negate_all(inputs):
+            for name in biases:
+                _put(inputs, name, -_get(inputs, name))
+            return inputs
+        found.append(Hypothesis(f"the biases {', '.join(f'`{b}`' for b in biases)} enter with the wrong sign",
+                                with_inputs(negate_all)))
+    return found
+
+
+def _count_hypotheses(contract):
+    """A count with terms left out or counted twice, or with another number of gate blocks."""
+    def replaced(key, count):
+        def predict(v):
+            value = count(v.inputs["input_size"], v.inputs["hidden_size"])
+            return {**v.expected, key: value} if key else value
+        return predict
+
+    def terms_of(key):
+        return lambda i, h: contract.count_terms(i, h)[key]
+
+    found = []
+    for key, (blocks, terms) in contract.count_terms(1, 1).items():
+        where = f"`{key}`: " if key else ""
+        names = list(terms)
+        for size in (1, 2):
+            for left_out in itertools.combinations(names, size):
+                found.append(Hypothesis(
+                    f"{where}the count leaves out {' and '.join(left_out)}",
+                    replaced(key, lambda i, h, k=key, out=left_out: sum(
+                        v for n, v in terms_of(k)(i, h)[1].items() if n not in out))))
+        for twice in names:
+            found.append(Hypothesis(f"{where}{twice} is counted twice", replaced(
+                key, lambda i, h, k=key, t=twice: sum(terms_of(k)(i, h)[1].values()) + terms_of(k)(i, h)[1][t])))
+        for other in range(1, 5):
+            if other != blocks:
+                found.append(Hypothesis(f"{where}counted with {other} gate block(s); it has {blocks}", replaced(
+                    key, lambda i, h, k=key, b=other: sum(terms_of(k)(i, h)[1].values()) * b // terms_of(k)(i, h)[0])))
     return found
 
 
