@@ -5,6 +5,7 @@ a JSON text (as a uint8 array) describing each case and observation, with tensor
 np.load(..., allow_pickle=False) refuses any object array, so reading never executes code.
 """
 import json
+import zipfile
 
 import numpy as np
 import torch
@@ -44,9 +45,10 @@ def load_records(path):
 
 def _check_size(path):
     """Refuse a file with too many arrays or too many bytes once uncompressed (a zip bomb)."""
-    import zipfile
     with zipfile.ZipFile(path) as archive:
         infos = archive.infolist()
+    if hasattr(path, "seek"):  # a file object: np.load reads it from where the zip directory left it
+        path.seek(0)
     if len(infos) > MAX_ARRAYS or sum(info.file_size for info in infos) > MAX_BYTES:
         raise ValueError(f"{path}: records file over the limits ({MAX_ARRAYS} arrays, {MAX_BYTES} bytes)")
 

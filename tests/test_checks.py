@@ -338,3 +338,12 @@ def test_hidden_cases_cover_the_contract():
     clip = [c.options for c in hidden_cases("rnn.clip_grad_norm", "cpu")]
     assert any(o.get("max_norm", 0) > 1 and o["max_norm"] ** 0.5 < o.get("total_norm", 0) < o["max_norm"] for o in clip)
     assert any(o.get("max_norm", 1) < 1 and o["max_norm"] < o.get("total_norm", 0) < o["max_norm"] ** 0.5 for o in clip)
+
+
+def test_records_load_from_bytes_as_the_grader_receives_them():
+    import io
+    from autograder.records import load_records, save_records
+    buffer = io.BytesIO()
+    save_records(buffer, "gru.gru_cell", collect("gru.gru_cell", right.gru_cell, device="cpu"))
+    check_id, records = load_records(io.BytesIO(buffer.getvalue()))
+    assert check_id == "gru.gru_cell" and assess(check_id, records).passed
