@@ -9,7 +9,7 @@ The case set follows each function's contract rather than typical use:
   the explanation can recognise), one step with batch 1 (a squeezed batch axis, an off-by-one loop),
   steps == batch (a layout guessed from the shapes instead of read from batch_first), and a long
   sequence for the checks that loop over time;
-- both float dtypes (float32 and float64), on the grading device;
+- both float dtypes (float32 and float64), on the grading device (the long sequence in float64 only);
 - every valid option value, plus every invalid one whose ValueError the text documents
   (autograder.contracts), and values that reach each branch (clipping norms on both sides of max_norm and
   of sqrt(max_norm), exactly at max_norm; Markov states seen only first, only last, never).
@@ -28,7 +28,7 @@ SIZES = {
     "square": dict(steps=5, batch=2, input_size=4, hidden_size=4),
     "one_step_batch_1": dict(steps=1, batch=1, input_size=3, hidden_size=5),
     "steps_equal_batch": dict(steps=4, batch=4, input_size=6, hidden_size=3),
-    "long": dict(steps=24, batch=2, input_size=3, hidden_size=4),
+    "long": dict(steps=20, batch=2, input_size=3, hidden_size=4),
 }
 SHORT_SIZES = ("rectangular", "square", "one_step_batch_1", "steps_equal_batch")
 # Checks that loop over time or over a series also get the long sequence.
@@ -70,7 +70,7 @@ def hidden_cases(check_id, device, seed=DEFAULT_SEED):
     names = SHORT_SIZES + (("long",) if check_id in LONG_SEQUENCE_CHECKS else ())
     for name in names:
         sizes = dict(SIZES[name], seed=case_seed(seed, list(SIZES).index(name)))
-        for dtype in dtypes:
+        for dtype in (dtypes[-1:] if name == "long" else dtypes):  # the long sequence once, in float64
             for options in OPTIONS.get(check_id, [{}]):
                 cases.append(Case(dtype=dtype, device=device, options=dict(options), **sizes))
     base = Case(dtype=torch.float64, device=device, seed=case_seed(seed, len(SIZES)), **SIZES["rectangular"])
