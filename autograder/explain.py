@@ -200,6 +200,9 @@ def likely_mistake(spec, views, catalogue=()):
     if all(v.observation.error_type for v in ordered if not v.passed) and not any(
             not v.observation.error_type for v in ordered):
         return None  # nothing returned anywhere: exception hints say more
+    precision = precision_hint(spec, judged)
+    if precision:
+        return precision
     for hypothesis in list(catalogue) + _all_hypotheses(spec, views):
         if _reproduces(spec, hypothesis, ordered):
             return hypothesis.hint
@@ -215,6 +218,25 @@ def _all_hypotheses(spec, views):
         for hypothesis in hypotheses(spec, view):
             found.setdefault(hypothesis.hint, hypothesis)
     return list(found.values())
+
+
+FLOAT32_PRECISION = Tolerance(rtol=1e-5, atol=1e-6)
+
+
+def precision_hint(spec, views):
+    """'float32 rounding' when every wrong case is float64 and right to float32 precision."""
+    judged = [v for v in views if v.expected_error is None]
+    failing = [v for v in judged if not v.passed]
+    if not failing or any(v.case.dtype != torch.float64 or v.observation.error_type for v in failing):
+        return None
+    for view in failing:
+        layout = layout_for(spec, view.inputs)
+        leaves = _leaves(layout.names, view.observation.result, view.expected)
+        if not leaves or compare(view.observation.result, view.expected, layout, FLOAT32_PRECISION,
+                                 fixed_dtype=contract_for(spec.check_id).fixed_dtype) is not None:
+            return None
+    return ("the float64 results are right only to float32 precision: part of the computation runs in "
+            "float32 (a tensor made without dtype=..., or .float()) before the result is cast back")
 
 
 def _reproduces(spec, hypothesis, views):
@@ -395,7 +417,21 @@ def _option_hypotheses(spec, option, fixed):
             return predict
         text = ("the layout is guessed from the shapes instead of read from `batch_first`: with steps == batch "
                 "the guess is wrong (it reads a {} input as {})")
-        return [Hypothesis("`batch_first` is ignored: the sequence is always read as (time, batch, input)",
+        def reshaped(inputs_too):
+            def predict(v):
+                if not v.inputs["batch_first"]:
+                    return v.expected
+                x = v.inputs["x"]
+                batch, steps = x.shape[0], x.shape[1]
+                time_first = x.reshape(steps, batch, -1) if inputs_too else x.transpose(0, 1)
+                output, state = spec.expected({**v.inputs, "x": time_first, "batch_first": False})
+                return output.reshape(batch, steps, -1), state
+            return predict
+        view_text = ("with batch_first=True the layout is changed with reshape/view, which keeps the memory order "
+                     "and mixes time and batch; use transpose(0, 1) ({})")
+        return [Hypothesis(view_text.format("for the input and the output"), reshaped(True)),
+                Hypothesis(view_text.format("for the output"), reshaped(False)),
+                Hypothesis("`batch_first` is ignored: the sequence is always read as (time, batch, input)",
                            lambda v: run(v, False) if not v.inputs["batch_first"] else _reinterpreted(spec, v)),
                 Hypothesis(text.format("batch-first", "time-first"), guessed(True)),
                 Hypothesis(text.format("time-first", "batch-first"), guessed(False))]

@@ -383,6 +383,13 @@ def lstm_cell_returns_list(*args):
     return list(right.lstm_cell(*args))
 
 
+def rnn_forward_reshapes_layout(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
+    if batch_first:
+        x = x.reshape(x.shape[1], x.shape[0], x.shape[2])  # reshape is not a transpose
+    output, h = right.rnn_forward(x, h0, weight_ih, weight_hh, bias_ih, bias_hh)
+    return (output.reshape(output.shape[1], output.shape[0], -1) if batch_first else output), h
+
+
 MUTANTS = [
     ("sequence_models.ar_design_matrix", ar_target_is_last_input, "off-by-one"),
     ("sequence_models.ar_design_matrix", ar_newest_first, "newest first"),
@@ -446,9 +453,10 @@ MUTANTS = [
     ("sequence_models.transition_matrix", transition_matrix_float32, "expected torch.float64"),
     ("rnn.rnn_cell", rnn_cell_falls_back_to_tanh, "should raise ValueError"),
     ("sequence_models.transition_matrix", transition_totals_from_occurrences, "from_state indices [3] is wrong"),
-    ("sequence_models.transition_matrix", transition_counts_in_float32, "wrong values"),
+    ("sequence_models.transition_matrix", transition_counts_in_float32, "float32 precision"),
     ("rnn.clip_grad_norm", clip_compares_squared_norm, "squared norm is compared"),
     ("lstm.lstm_cell", lstm_cell_returns_list, "expected a tuple"),
+    ("rnn.rnn_forward", rnn_forward_reshapes_layout, "reshape/view"),
 ]
 
 REQUIRED_NAMING_RATE = 0.8
