@@ -2298,7 +2298,10 @@ _flood()
 
 
 def forget_gate(x, h, W_if, W_hf, b_if, b_hf):
-    _flood()
+    global _flooded_at_call
+    if not globals().get("_flooded_at_call"):  # once more at call time, not once per hidden case
+        _flooded_at_call = True
+        _flood()
     raise NotImplementedError()
 ''')
 
@@ -2375,7 +2378,7 @@ EXHAUST_ATTACKS = [
     _attack("disk_bomb", "exhaust", "Ignores SIGXFSZ and writes up to about 4 GiB of PWNED files into /tmp, home, "
             "the working folder, /dev/shm and /var/tmp.", {"forget_gate": DISK_BOMB}),
     _attack("output_flood", "exhaust", "Prints about 1 GB to stdout, 100 MB to stderr and large HTML displays, "
-            "at cell and call time.", {"forget_gate": OUTPUT_FLOOD}),
+            "when the cell runs and again at the first call.", {"forget_gate": OUTPUT_FLOOD}),
     _attack("many_open_files", "exhaust", "Opens files until the descriptor limit (at most 100000), 1000 socket "
             "pairs, and creates 50000 small files in /tmp.", {"forget_gate": MANY_FILES}),
     _attack("huge_returned_tensor", "exhaust", "Returns a 1 GiB float32 tensor from forget_gate and 512 MiB "
