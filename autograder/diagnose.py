@@ -114,6 +114,13 @@ def _lstm_cell_mistakes(sequence=False):
                      " PyTorch's order is i, f, g, o", make(order=order))
              for order in itertools.permutations(range(4)) if order != (0, 1, 2, 3)]
     sig, tanh = torch.sigmoid, torch.tanh
+    right = (sig, sig, tanh, sig)
+    for k, name in enumerate(LSTM_GATE_NAMES):
+        for other, other_name in ((sig, "sigmoid"), (tanh, "tanh"), (lambda t: t, "no activation")):
+            if other is not right[k]:
+                swapped = tuple(other if j == k else act for j, act in enumerate(right))
+                found.append(Mistake(f"gate {name} uses {other_name} where it needs "
+                                     f"{'tanh' if right[k] is tanh else 'sigmoid'}", make(activations=swapped)))
     return found + [
         Mistake("sigmoid and tanh swapped: g uses tanh, the gates i, f, o use sigmoid",
                 make(activations=(tanh, tanh, sig, tanh))),
@@ -142,6 +149,11 @@ def _gru_cell_mistakes(sequence=False):
     found = [Mistake(f"gate order: your code reads the row blocks as ({_permutation_name(order, GRU_GATE_NAMES)});"
                      " PyTorch's order is r, z, n", make(order=order))
              for order in itertools.permutations(range(3)) if order != (0, 1, 2)]
+    for k, name in enumerate("rz"):
+        for other, other_name in ((torch.tanh, "tanh"), (lambda t: t, "no activation")):
+            acts = tuple(other if j == k else torch.sigmoid for j in range(2))
+            found.append(Mistake(f"gate {name} uses {other_name} where it needs sigmoid", make(gate_activations=acts)))
+    found.append(Mistake("the candidate n has no tanh", make(candidate_activation=lambda t: t)))
     return found + _gru_candidate_hints(make) + [
         Mistake("z and 1-z swapped: PyTorch uses h' = (1-z)*n + z*h", make(swap_z=True)),
         Mistake("bias_ih is missing (PyTorch adds both biases)", make(drop_b_x=True)),
@@ -203,6 +215,8 @@ def _sequence_mistakes(step_of, names_out):
     return [
         Mistake("the output records the state before each step (h_0..h_{T-1}); it should hold h_1..h_T",
                 make(emit_previous=True)),
+        Mistake("the state is not carried from step to step: every step starts again from the initial state "
+                "(assign the new state to the loop's state variable)", make(state_not_carried=True)),
         Mistake("with batch_first=True the output must be (batch, time, hidden): transpose it back",
                 kept_time_first),
     ]

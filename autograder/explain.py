@@ -515,6 +515,11 @@ def _output_hypotheses(spec, contract, view):
                                     _leaf_transform(path, lambda t, v, a=activation: ACTIVATIONS[a](t))))
         if leaf.dim() == 2 and leaf.shape[0] == leaf.shape[1] and "time" not in axes:
             found.append(Hypothesis(f"`{name}` is transposed", _leaf_transform(path, lambda t, v: t.T)))
+        if "time" in axes and "batch" in axes:
+            found.append(Hypothesis(f"`{name}` has its time and batch axes swapped (stacked along the wrong "
+                                    "dimension, or a transpose missing or one too many)",
+                                    _leaf_transform(path, lambda t, v, a=axes: t.transpose(a.index("time"),
+                                                                                          a.index("batch")))))
         time_axis = axes.index("time") if "time" in axes else (0 if leaf.dim() == 1 and leaf.shape[0] > 1 else None)
         if time_axis is not None:
             what = "time step" if "time" in axes else "entry"

@@ -45,11 +45,12 @@ def lstm_step(x, state, weights, order=(0, 1, 2, 3), activations=(SIGMOID, SIGMO
 
 
 def gru_step(x, h, weights, order=(0, 1, 2), reset_before_product=False, b_hn_outside_reset=False,
-             swap_z=False, no_reset=False, drop_b_x=False, drop_b_h=False, candidate_activation=TANH):
-    """order[k] is the row block used for gate k of (r, z, n)."""
+             swap_z=False, no_reset=False, drop_b_x=False, drop_b_h=False, candidate_activation=TANH,
+             gate_activations=(SIGMOID, SIGMOID)):
+    """order[k] is the row block used for gate k of (r, z, n); gate_activations those of r and z."""
     parts = blocks(weights, 3)
-    r = gate(x, h, *parts[order[0]], drop_b_x=drop_b_x, drop_b_h=drop_b_h)
-    z = gate(x, h, *parts[order[1]], drop_b_x=drop_b_x, drop_b_h=drop_b_h)
+    r = gate(x, h, *parts[order[0]], activation=gate_activations[0], drop_b_x=drop_b_x, drop_b_h=drop_b_h)
+    z = gate(x, h, *parts[order[1]], activation=gate_activations[1], drop_b_x=drop_b_x, drop_b_h=drop_b_h)
     w_in, w_hn, b_in, b_hn = parts[order[2]]
     b_in = None if drop_b_x else b_in
     b_hn = None if drop_b_h else b_hn
@@ -70,17 +71,20 @@ def gru_candidate_preactivation(x, h, r, w_in, w_hn, b_in, b_hn, reset_before_pr
     return from_x + r * linear(h, w_hn, b_hn)
 
 
-def unroll(step, x, state, batch_first=False, ignore_batch_first=False, emit_previous=False):
+def unroll(step, x, state, batch_first=False, ignore_batch_first=False, emit_previous=False,
+           state_not_carried=False):
     """Run `step(x_t, state) -> state` over time; returns (output, final state) like torch.nn.RNN/LSTM/GRU.
 
     ignore_batch_first: the mistake of reading a batch-first input as time-first.
     emit_previous: the mistake of recording the state *before* each step in the output.
+    state_not_carried: the mistake of starting every step from the initial state.
     """
     sequence = x.transpose(0, 1) if batch_first and not ignore_batch_first else x
     outputs = []
+    initial = state
     for x_t in sequence:
         previous = state
-        state = step(x_t, state)
+        state = step(x_t, initial if state_not_carried else state)
         hidden = (previous if emit_previous else state)
         outputs.append(hidden[0] if isinstance(hidden, tuple) else hidden)
     output = torch.stack(outputs)

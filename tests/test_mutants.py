@@ -390,6 +390,34 @@ def rnn_forward_reshapes_layout(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, b
     return (output.reshape(output.shape[1], output.shape[0], -1) if batch_first else output), h
 
 
+def lstm_forward_state_not_carried(x, state0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
+    if batch_first:
+        x = x.transpose(0, 1)
+    outputs = []
+    for x_t in x:
+        state = right.lstm_cell(x_t, state0, weight_ih, weight_hh, bias_ih, bias_hh)  # never state0 = state
+        outputs.append(state[0])
+    output = torch.stack(outputs)
+    return (output.transpose(0, 1) if batch_first else output), state
+
+
+def gru_forward_stacks_on_dim_1(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
+    if batch_first:
+        x = x.transpose(0, 1)
+    h, outputs = h0, []
+    for x_t in x:
+        h = right.gru_cell(x_t, h, weight_ih, weight_hh, bias_ih, bias_hh)
+        outputs.append(h)
+    return torch.stack(outputs, dim=0 if batch_first else 1), h
+
+
+def lstm_cell_forget_gate_tanh(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
+    h, c = state
+    i, f, g, o = (x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh).chunk(4, dim=1)
+    c_next = torch.tanh(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c_next), c_next
+
+
 MUTANTS = [
     ("sequence_models.ar_design_matrix", ar_target_is_last_input, "off-by-one"),
     ("sequence_models.ar_design_matrix", ar_newest_first, "newest first"),
@@ -457,6 +485,9 @@ MUTANTS = [
     ("rnn.clip_grad_norm", clip_compares_squared_norm, "squared norm is compared"),
     ("lstm.lstm_cell", lstm_cell_returns_list, "expected a tuple"),
     ("rnn.rnn_forward", rnn_forward_reshapes_layout, "reshape/view"),
+    ("lstm.lstm_forward", lstm_forward_state_not_carried, "not carried"),
+    ("gru.gru_forward", gru_forward_stacks_on_dim_1, "time and batch axes swapped"),
+    ("lstm.lstm_cell", lstm_cell_forget_gate_tanh, "gate f uses tanh"),
 ]
 
 REQUIRED_NAMING_RATE = 0.8
