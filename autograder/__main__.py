@@ -89,7 +89,8 @@ def _grade(args):
         for assignment, students in batches.items():
             results += grade_batch(coursedir, config, grading, assignment, students, args.jobs,
                                    unsafe=args.unsafe_no_sandbox, dask=args.dask, scheduler=args.scheduler,
-                                   on_result=lambda result, kept: progress.finished(result), keep_servers=True)
+                                   on_result=lambda result, kept: progress.finished(result), keep_servers=True,
+                                   on_start=progress.started)
     finally:
         close_servers()
     progress.close()

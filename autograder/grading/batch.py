@@ -21,10 +21,10 @@ from autograder.nbgrader.grading import submission_path
 from autograder.nbgrader.record import record_result
 from .pipeline import GradingJob, fingerprint, grade_one, read_submission
 from .plan import Tampered, plan_submission, rebuilt_notebook
-from .results import SubmissionResult
+from .results import GRADED, SubmissionResult
 from .sandbox import WORK_ROOT, close_servers, ensure_runtime
 
-FINAL_STATUSES = ("graded", "flagged", "refused", "tampered", "invalid")
+FINAL_STATUSES = GRADED | {"tampered", "invalid"}  # graded again only when the submission changes
 RESULTS = Path(".grading") / "results"
 
 
@@ -66,15 +66,16 @@ def grade_and_record(recorded):
     from autograder.nbgrader.course import course_directory, load_course_config
     result = grade_one(recorded.job)
     config = load_course_config(Path(recorded.course_dir) / "nbgrader_config.py")
-    _record(course_directory(recorded.course_dir, config), config, result)
+    _record(course_directory(recorded.course_dir, config), result)
     return result
 
 
 def grade_batch(coursedir, config, grading, assignment, students=None, jobs=None, unsafe=False,
-                on_result=None, dask=False, scheduler=None, keep_servers=False):
+                on_result=None, dask=False, scheduler=None, keep_servers=False, on_start=None):
     """Grade the submissions; returns one SubmissionResult per student, in student order.
 
-    on_result(result, kept) is called as each result is recorded (kept: an earlier grade was kept)."""
+    on_start(student, assignment) is called as a submission starts, on_result(result, kept) as each
+    result is recorded (kept: an earlier grade was kept)."""
     students = sorted(students) if students else students_of(coursedir, assignment)
     device = grading.device
     if device == "auto":
@@ -98,9 +99,10 @@ def grade_batch(coursedir, config, grading, assignment, students=None, jobs=None
             else:
                 todo.append(job)
         workers = max(1, jobs or os.cpu_count() or 1)
-        for result, recorded in _graded(coursedir, todo, workers, dask or scheduler is not None, scheduler):
+        for result, recorded in _graded(coursedir, todo, workers, dask or scheduler is not None, scheduler,
+                                        on_start or (lambda student, assignment: None)):
             if not recorded:
-                _record(coursedir, config, result)
+                _record(coursedir, result)
             results[result.student] = result
             if on_result:
                 on_result(result, False)
@@ -110,28 +112,31 @@ def grade_batch(coursedir, config, grading, assignment, students=None, jobs=None
             close_servers()
 
 
-def _graded(coursedir, todo, workers, dask, scheduler):
+def _graded(coursedir, todo, workers, dask, scheduler, on_start):
     """(result, already recorded) for each job, as they finish."""
     if not dask:
+        def start_and_grade(job):
+            on_start(job.student, job.assignment)
+            return grade_one(job)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for future in as_completed([pool.submit(grade_one, job) for job in todo]):
+            for future in as_completed([pool.submit(start_and_grade, job) for job in todo]):
                 yield future.result(), False
         return
     from .distributed import grade_on_dask
     gpu = bool(todo) and todo[0].device == "cuda"
     if coursedir.db_url.startswith("sqlite"):
-        for result in grade_on_dask(todo, grade_one, scheduler, workers, gpu):
+        for result in grade_on_dask(todo, grade_one, scheduler, workers, gpu, on_start=on_start):
             yield result, False
         return
     recorded = [RecordedJob(job, str(coursedir.root), job.student, job.assignment) for job in todo]
-    for result in grade_on_dask(recorded, grade_and_record, scheduler, workers, gpu):
+    for result in grade_on_dask(recorded, grade_and_record, scheduler, workers, gpu, on_start=on_start):
         yield result, bool(result.fingerprint)  # a job that never came back has no fingerprint
 
 
-def _record(coursedir, config, result):
+def _record(coursedir, result):
     """Gradebook + autograded notebook, then the result file (last: a crash in between regrades it)."""
     try:
-        record_result(coursedir, config, result, _notebook_to_record(coursedir, result),
+        record_result(coursedir, result, _notebook_to_record(coursedir, result),
                       submission_path(coursedir, result.student, result.assignment).with_name("timestamp.txt"))
     except Exception as error:  # nbgrader refused it: the row says so, the batch goes on
         result.status = "error"

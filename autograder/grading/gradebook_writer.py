@@ -25,13 +25,16 @@ def record_results(db_url, course_id, results):
             write_result(gradebook, result)
 
 
-def record_result(db_url, course_id, result: SubmissionResult):
+def record_result(db_url, course_id, result: SubmissionResult, timestamp=None):
     """Write one SubmissionResult (e.g. from a grading worker, on a PostgreSQL gradebook)."""
-    record_results(db_url, course_id, [result])
+    with Gradebook(db_url, course_id) as gradebook:
+        write_result(gradebook, result, timestamp)
 
 
-def write_result(gradebook, result: SubmissionResult):
-    """Write one result through an open nbgrader Gradebook; raises ValueError for an unknown part."""
+def write_result(gradebook, result: SubmissionResult, timestamp=None):
+    """Write one result through an open nbgrader Gradebook; raises ValueError for an unknown part.
+
+    `timestamp` (the text of nbgrader's timestamp.txt) is the submission time late penalties use."""
     notebook_of = {cell.name: notebook.name
                    for notebook in gradebook.find_assignment(result.assignment).notebooks
                    for cell in notebook.grade_cells}
@@ -41,7 +44,10 @@ def write_result(gradebook, result: SubmissionResult):
         raise ValueError(f"{result.assignment} has no grade cell {', '.join(unknown)} in the gradebook "
                          f"(was it generated from the same source?)")
     _ensure_student(gradebook, result.student)
-    gradebook.update_or_create_submission(result.assignment, result.student)
+    if timestamp:
+        gradebook.update_or_create_submission(result.assignment, result.student, timestamp=timestamp)
+    else:
+        gradebook.update_or_create_submission(result.assignment, result.student)
     try:
         for grade_id, notebook in notebook_of.items():
             grade = gradebook.find_grade(grade_id, notebook, result.assignment, result.student)

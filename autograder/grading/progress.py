@@ -14,8 +14,7 @@ import sys
 import threading
 import time
 
-# A submission with any other status could not be graded.
-GRADED = {"graded", "flagged", "refused"}
+from .results import GRADED
 
 
 def format_duration(seconds):

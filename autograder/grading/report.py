@@ -24,7 +24,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .progress import GRADED
+from .results import GRADED
 from .results import STATUSES
 
 CSV_COLUMNS = ("student", "assignment", "score", "max_score", "status", "seconds")

@@ -14,6 +14,8 @@ STATUSES = {
     "tampered": "grade cells deleted, duplicated, reordered or changed in type",
     "error": "the grader itself failed on this submission (a bug to report)",
 }
+# The statuses of a submission that was graded (its score stands); any other could not be graded.
+GRADED = {"graded", "flagged", "refused"}
 
 
 @dataclass
