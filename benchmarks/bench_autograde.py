@@ -3,8 +3,8 @@
     python benchmarks/bench_autograde.py [--repeat N]
 
 Part 1 calls every hidden check in this process (as the hidden test cells do) and flags any over the
-1 s budget. Part 2 autogrades the solved notebooks in a scratch course directory, one nbgrader run per
-notebook (kernel start, torch import, visible and hidden tests).
+1 s budget. Part 2 grades the solved notebooks in a scratch course directory with the sandboxed grader,
+one notebook at a time (the first one also starts the warm sandbox: torch and the course imported).
 """
 import argparse
 import contextlib
@@ -17,9 +17,11 @@ from pathlib import Path
 import nbformat
 
 from autograder.hidden import grade
-from autograder.nbgrader.course import ASSIGNMENTS, DEFAULT_CONFIG, REPO_ROOT, load_course_config, quiet_nbgrader_logs
+from autograder.grading.batch import grade_batch
+from autograder.grading.sandbox import close_servers
+from autograder.nbgrader.course import ASSIGNMENTS, DEFAULT_CONFIG, REPO_ROOT, quiet_nbgrader_logs
 from autograder.nbgrader.grade_demo import notebook, set_up_course
-from autograder.nbgrader.grading import autograde_all, submission_path
+from autograder.nbgrader.grading import submission_path
 from autograder.nbgrader.submissions import solved_copy, strip_solution_markers, write_submission
 from autograder.specs import SPECS
 
@@ -58,21 +60,23 @@ def time_hidden_checks(repeat):
 
 
 def time_autograde():
-    config = load_course_config()
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as scratch:
-        coursedir = set_up_course(Path(scratch) / "course", config, DEFAULT_CONFIG)
+        coursedir, config, grading = set_up_course(Path(scratch) / "course", DEFAULT_CONFIG)
         for assignment in ASSIGNMENTS:
             released = notebook(coursedir, coursedir.release_directory, assignment)
             source = notebook(coursedir, coursedir.source_directory, assignment)
             write_submission(solved_copy(released, source), submission_path(coursedir, "bench", assignment))
-        print(f"\n{'nbgrader autograde (solved)':<40} {'wall':>12}  score")
+        print(f"\n{'sandboxed grading (solved)':<40} {'wall':>12}  score")
         total = 0.0
-        for assignment in ASSIGNMENTS:
-            start = time.perf_counter()
-            (row,) = autograde_all(coursedir, config, [("bench", assignment)])
-            elapsed = time.perf_counter() - start
-            total += elapsed
-            print(f"{assignment:<40} {elapsed:>10.2f} s  {row.score:g}/{row.max_score:g} {row.status}")
+        try:
+            for assignment in ASSIGNMENTS:
+                start = time.perf_counter()
+                (row,) = grade_batch(coursedir, config, grading, assignment, ["bench"], jobs=1, keep_servers=True)
+                elapsed = time.perf_counter() - start
+                total += elapsed
+                print(f"{assignment:<40} {elapsed:>10.2f} s  {row.score:g}/{row.max_score:g} {row.status}")
+        finally:
+            close_servers()
         print(f"{'all four':<40} {total:>10.2f} s")
 
 
