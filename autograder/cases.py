@@ -20,6 +20,8 @@ import torch
 
 from autograder.contracts import contract_for
 from autograder.specs import Case
+from autograder.specs_questions import ANSWER_CHECK_IDS
+from autograder.specs_training import TRAINING_CHECK_IDS
 
 DEFAULT_SEED = 1701
 
@@ -60,7 +62,8 @@ OPTIONS = {
 }
 
 # Checks whose answer does not depend on a dtype: run once per size set (in float64).
-DTYPE_FREE = ("lstm.lstm_param_count", "gru.parameter_counts", "sequence_models.transition_matrix")
+DTYPE_FREE = ("lstm.lstm_param_count", "gru.parameter_counts", "sequence_models.transition_matrix",
+              *ANSWER_CHECK_IDS, *TRAINING_CHECK_IDS)  # answers and the trained model: no dtype in their inputs
 
 
 def hidden_cases(check_id, device, seed=DEFAULT_SEED):

@@ -124,4 +124,5 @@ QUESTION_SPECS = [
             "h' = (1 - z) * n + z * h: with z = 1 the new state is the old one, and dh'/dh = I: the "
             "GRU's version of the carousel (the LSTM keeps C_t for it, the GRU its only state)."),
 ]
+ANSWER_CHECK_IDS = tuple(spec.check_id for spec in QUESTION_SPECS)
 SPECS.update({spec.check_id: spec for spec in QUESTION_SPECS})

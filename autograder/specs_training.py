@@ -98,4 +98,5 @@ TRAINING_SPECS = [
     TrainedModelSpec("lstm.adding_parameters", _adding_inputs, adding_targets,
                      OutputLayout("predictions", {"predictions": ("sequence",)})),
 ]
+TRAINING_CHECK_IDS = tuple(spec.check_id for spec in TRAINING_SPECS)
 SPECS.update({spec.check_id: spec for spec in TRAINING_SPECS})
