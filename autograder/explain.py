@@ -196,7 +196,7 @@ def likely_mistake(spec, views, catalogue=()):
            for v in judged):
         return None
     # Check the failing cases first: most hypotheses are rejected by the first one.
-    ordered = sorted(judged, key=lambda v: v.passed)
+    ordered = sorted(judged, key=lambda v: (v.passed, v.case.steps * v.case.batch))  # small cases first
     if all(v.observation.error_type for v in ordered if not v.passed) and not any(
             not v.observation.error_type for v in ordered):
         return None  # nothing returned anywhere: exception hints say more
