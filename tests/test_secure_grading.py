@@ -29,8 +29,8 @@ from autograder.nbgrader.submissions import write_submission as write_notebook
 
 pytestmark = pytest.mark.slow
 
-LIMITS = {"memory_mb": 1024, "processes": 128, "tmp_mb": 128, "cell_seconds": 10, "check_seconds": 20,
-          "submission_seconds": 45}
+LIMITS = {"memory_mb": 1024, "processes": 128, "tmp_mb": 128, "cell_seconds": 60, "check_seconds": 30,
+          "submission_seconds": 90}
 SANDBOX_UID_FLOOR = 100_000
 SEARCHED = [Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), Path("/root"), REPO_ROOT]
 PARTIAL = '''def forget_gate(x, h, W_if, W_hf, b_if, b_hf):

@@ -20,7 +20,7 @@ import nbformat
 from autograder.nbgrader.grading import submission_path
 from autograder.nbgrader.record import record_result
 from .pipeline import GradingJob, fingerprint, grade_one, read_submission
-from .plan import Tampered, plan_submission, rebuilt_notebook
+from .plan import Tampered, nbgrader_meta, plan_submission, rebuilt_notebook
 from .results import GRADED, SubmissionResult
 from .sandbox import WORK_ROOT, close_servers, ensure_runtime
 
@@ -173,6 +173,6 @@ def answers_of(coursedir, results):
         nb, _, _ = read_submission(submission_path(coursedir, result.student, result.assignment))
         if nb is not None:
             answers[(result.student, result.assignment)] = {
-                c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
-                if c.get("metadata", {}).get("nbgrader", {}).get("solution") and "grade_id" in c.metadata["nbgrader"]}
+                nbgrader_meta(c)["grade_id"]: c.source for c in nb.cells
+                if nbgrader_meta(c).get("solution") and "grade_id" in nbgrader_meta(c)}
     return answers

@@ -38,7 +38,10 @@ class Plan:
 
 
 def nbgrader_meta(cell):
-    return cell.get("metadata", {}).get("nbgrader", {})
+    """The nbgrader metadata of a cell ({} when absent or not a mapping)."""
+    metadata = cell.get("metadata", {})
+    meta = metadata.get("nbgrader", {}) if isinstance(metadata, dict) else {}
+    return meta if isinstance(meta, dict) else {}
 
 
 def parts_of(source_nb):

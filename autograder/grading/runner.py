@@ -144,6 +144,12 @@ def serve(argv=None):
         pid = os.fork()
         if pid == 0:
             try:
+                # The job must not reach the server's channels: a reply it wrote, or a job it read,
+                # would be taken for the server's.
+                replies.close()
+                devnull = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(devnull, 0)
+                os.close(devnull)
                 _isolated_child(libc, resource, job, out_dir)
             except BaseException:
                 traceback.print_exc()

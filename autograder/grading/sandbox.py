@@ -241,8 +241,8 @@ class ForkServer:
         out_of_memory = _oom_kills(self.enclosure.cgroups) > oom_before
         run = SandboxRun(exit_code=None, seconds=seconds, timed_out=reply is None and not out_of_memory
                          and self.process.poll() is None, out_of_memory=out_of_memory)
-        if reply is not None:
-            status = json.loads(reply)["status"]
+        status = _wait_status(reply)
+        if status is not None:
             run.exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
         else:
             self.close()  # timed out or broken: everything it ran dies with it
@@ -288,6 +288,15 @@ class ForkServer:
         if self.enclosure is not None:
             self.enclosure.close()
             self.enclosure = None
+
+
+def _wait_status(reply):
+    """The child's wait status from a server reply line, or None for anything else."""
+    try:
+        status = json.loads(reply)["status"]
+    except (TypeError, ValueError, KeyError):
+        return None
+    return status if isinstance(status, int) and not isinstance(status, bool) else None
 
 
 def _system_links():
