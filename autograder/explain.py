@@ -200,13 +200,10 @@ def likely_mistake(spec, views, catalogue=()):
     if all(v.observation.error_type for v in ordered if not v.passed) and not any(
             not v.observation.error_type for v in ordered):
         return None  # nothing returned anywhere: exception hints say more
-    precision = precision_hint(spec, judged)
-    if precision:
-        return precision
     for hypothesis in list(catalogue) + _all_hypotheses(spec, views):
         if _reproduces(spec, hypothesis, ordered):
             return hypothesis.hint
-    return None
+    return precision_hint(spec, judged)
 
 
 def _all_hypotheses(spec, views):
@@ -235,6 +232,11 @@ def precision_hint(spec, views):
         if not leaves or compare(view.observation.result, view.expected, layout, FLOAT32_PRECISION,
                                  fixed_dtype=contract_for(spec.check_id).fixed_dtype) is not None:
             return None
+        # Computed in float32 and cast back: every value is a float32 number (a float64 slip is not).
+        for _, observed, _ in leaves:
+            values = observed.values.astype(np.float64)
+            if not np.array_equal(values, values.astype(np.float32).astype(np.float64)):
+                return None
     return ("the float64 results are right only to float32 precision: part of the computation runs in "
             "float32 (a tensor made without dtype=..., or .float()) before the result is cast back")
 

@@ -454,7 +454,7 @@ MUTANTS = [
     ("lstm.output_gate_and_hidden", output_uses_c_not_tanh_c, "tanh(c_next)"),
     ("lstm.lstm_cell", lstm_cell_tensorflow_gate_order, "gate order"),
     ("lstm.lstm_cell", lstm_cell_forget_first, "gate order"),
-    ("lstm.lstm_cell", lstm_cell_candidate_sigmoid, "sigmoid instead of tanh"),
+    ("lstm.lstm_cell", lstm_cell_candidate_sigmoid, "g uses sigmoid"),
     ("lstm.lstm_cell", lstm_cell_hidden_from_c, "tanh(c_next)"),
     ("lstm.lstm_cell", lstm_cell_without_bias_hh, "bias_hh is missing"),
     ("lstm.lstm_cell", lstm_cell_returns_c_then_h, "(h_next, c_next)"),
