@@ -123,7 +123,7 @@ def _compare(observed, expected, names, layout, tolerance, fixed_dtype):
         return None
     if isinstance(names, str) and names.endswith("[]"):
         name = names[:-2]
-        if not isinstance(observed, (tuple, list)):
+        if not isinstance(observed, list):
             return f"`{name}` should be a list of {len(expected)} tensors, got {kind_name(observed)}"
         if len(observed) != len(expected):
             return f"`{name}` should hold {len(expected)} tensors, got {len(observed)}"

@@ -77,7 +77,8 @@ CONTRACTS = {
     "rnn.rnn_bptt": Contract("a tuple of 5 tensors (grad_weight_ih, grad_weight_hh, grad_bias_ih, grad_bias_hh, "
                              "grad_h0)", gate_blocks=1, gate_names="h"),
     "rnn.hidden_gradient_norms": Contract("a tensor (T + 1,)"),
-    "rnn.clip_grad_norm": Contract("a tuple (clipped tensors, total_norm 0-dim tensor); inputs unchanged"),
+    "rnn.clip_grad_norm": Contract("a tuple (clipped: a list of new tensors, total_norm: a 0-dim tensor); inputs "
+                                   "unchanged"),
     "lstm.forget_gate": _gate("sigmoid"),
     "lstm.input_gate": _gate("sigmoid"),
     "lstm.candidate": _gate("tanh"),
