@@ -308,6 +308,9 @@ def hypotheses(spec, view):
     if "x" in inputs and inputs["x"].dim() == 3:
         found.append(Hypothesis("the sequence is processed in reverse order (from its last step to its first)",
                                 with_inputs(_time_reverser)))
+        for shift, text in ((1, "x[t-1] (it wraps around to the last step at t=0)"), (-1, "x[t+1]")):
+            found.append(Hypothesis(f"step t reads the input of another step, {text}: an index off by one",
+                                    with_inputs(_time_roller(shift))))
     found += _output_hypotheses(spec, contract, view)
     if contract.count_terms:
         found += _count_hypotheses(contract)
@@ -406,6 +409,13 @@ def _time_reverser(inputs):
     axis = 1 if inputs.get("batch_first") else 0
     inputs["x"] = inputs["x"].flip(axis)
     return inputs
+
+
+def _time_roller(shift):
+    def change(inputs):
+        inputs["x"] = inputs["x"].roll(shift, dims=1 if inputs.get("batch_first") else 0)
+        return inputs
+    return change
 
 
 def _option_hypotheses(spec, option, fixed):

@@ -418,6 +418,17 @@ def lstm_cell_forget_gate_tanh(x, state, weight_ih, weight_hh, bias_ih, bias_hh)
     return torch.sigmoid(o) * torch.tanh(c_next), c_next
 
 
+def gru_forward_reads_previous_input(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
+    if batch_first:
+        x = x.transpose(0, 1)
+    h, outputs = h0, []
+    for t in range(x.shape[0]):
+        h = right.gru_cell(x[t - 1], h, weight_ih, weight_hh, bias_ih, bias_hh)  # off by one
+        outputs.append(h)
+    output = torch.stack(outputs)
+    return (output.transpose(0, 1) if batch_first else output), h
+
+
 MUTANTS = [
     ("sequence_models.ar_design_matrix", ar_target_is_last_input, "off-by-one"),
     ("sequence_models.ar_design_matrix", ar_newest_first, "newest first"),
@@ -488,6 +499,7 @@ MUTANTS = [
     ("lstm.lstm_forward", lstm_forward_state_not_carried, "not carried"),
     ("gru.gru_forward", gru_forward_stacks_on_dim_1, "time and batch axes swapped"),
     ("lstm.lstm_cell", lstm_cell_forget_gate_tanh, "gate f uses tanh"),
+    ("gru.gru_forward", gru_forward_reads_previous_input, "off by one"),
 ]
 
 REQUIRED_NAMING_RATE = 0.8
