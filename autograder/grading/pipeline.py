@@ -183,6 +183,8 @@ def _cell_errors(report):
 def _crash_reason(run):
     if run.exit_code is not None and run.exit_code < 0:
         return f"the sandbox was killed by signal {-run.exit_code} before the checks ended"
+    if "report.json" in run.files:
+        return "the run's report was unreadable or over its size limit"
     return f"the notebook's code ended the run (exit status {run.exit_code}) before the checks ended"
 
 

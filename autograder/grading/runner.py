@@ -23,6 +23,7 @@ import traceback
 from pathlib import Path
 
 MAX_MESSAGE = 300
+MAX_REPORTED_CELLS = 50  # the report lists the cells that raised, up to this many
 
 
 class CellTimeout(BaseException):
@@ -114,7 +115,9 @@ def run_job(job, out_dir):
     started = time.perf_counter()
     cells = run_cells(shell, job["cells"], job["cell_seconds"])
     checks = run_checks(shell.user_ns, job["checks"], job["seed"], job["device"], job["check_seconds"], out_dir)
-    report = {"cells": cells, "checks": checks, "seconds": round(time.perf_counter() - started, 3)}
+    failed_cells = [cell for cell in cells if cell["error"]]
+    report = {"cells": failed_cells[:MAX_REPORTED_CELLS], "cells_run": len(cells), "cells_failed": len(failed_cells),
+              "checks": checks, "seconds": round(time.perf_counter() - started, 3)}
     (Path(out_dir) / "report.json").write_text(json.dumps(report))
     sys.stdout.flush()
     os._exit(0)  # skip interpreter teardown: the sandbox is killed next anyway
