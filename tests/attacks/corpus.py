@@ -2298,9 +2298,9 @@ _flood()
 
 
 def forget_gate(x, h, W_if, W_hf, b_if, b_hf):
-    global _flooded_at_call
-    if not globals().get("_flooded_at_call"):  # once more at call time, not once per hidden case
-        _flooded_at_call = True
+    flag = os.path.join(os.getcwd(), ".flooded")  # a file, so that calls in forked processes flood once too
+    if not os.path.exists(flag):
+        open(flag, "w").close()
         _flood()
     raise NotImplementedError()
 ''')
