@@ -109,10 +109,10 @@ QUESTION_SPECS = [
             "gradient by more than W_hh alone would: the threshold of a tanh RNN driven by inputs lies above "
             "the linear threshold of 1. Past it the norms grow until saturation caps them."),
     # lstm
-    _choice("lstm.answer_q1", ("h_next", "c_next", "both"), "c_next",
-            "C_{t-1} enters the step only through C_t = f * C_{t-1} + i * g, so dL/dC_{t-1} = dL/dC_t * f; "
-            "the term from h_t = o * tanh(C_t) is already inside dL/dC_t. The gates never read C_{t-1} "
-            "(PyTorch's LSTM has no peephole connections)."),
+    _choice("lstm.answer_q1", ("grad_c_next", "grad_h_next", "both"), "both",
+            "C_{t-1} enters the step only through C_t = f * C_{t-1} + i * g, and C_t reaches the loss twice: "
+            "directly (G_C) and through h_t = o * tanh(C_t) (G_h). So dL/dC_{t-1} = f * (G_C + G_h * o * "
+            "(1 - tanh(C_t)^2)). The gates never read C_{t-1} (PyTorch's LSTM has no peepholes): no third path."),
     _choice("lstm.answer_q2", ("exactly", "approximately", "no"), "exactly",
             "With W_hh = 0 the gates do not depend on h, so the only road from C_0 to C_T is the cell path: "
             "dC_T/dC_0 = diag(prod f_k) exactly, as the carousel page claims."),

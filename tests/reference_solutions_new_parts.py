@@ -143,7 +143,7 @@ ANSWERS = {
     "sequence_models.answer_q2": 0.9 ** 19,
     "rnn.answer_q1": 7,
     "rnn.answer_q2": 3.0,
-    "lstm.answer_q1": "c_next",
+    "lstm.answer_q1": "both",
     "lstm.answer_q2": "exactly",
     "gru.answer_q1": "n",
     "gru.answer_q2": "h",

@@ -197,7 +197,7 @@ MUTANTS = [
     ("rnn.answer_q2", lambda: 5.0),                     # max_norm instead of the norm before clipping
     ("sequence_models.answer_q1", lambda: 0.0),         # a zero row for a symbol never left
     ("sequence_models.answer_q2", lambda: 0.9 ** 20),   # one factor too many
-    ("lstm.answer_q1", lambda: "both"),
+    ("lstm.answer_q1", lambda: "grad_c_next"),  # the carousel alone
     ("lstm.answer_q2", lambda: "approximately"),
     ("gru.answer_q1", lambda: "r"),
     ("gru.answer_q2", lambda: "n"),
