@@ -97,15 +97,17 @@ def test_html_extra_path_is_the_folder_make_vendor_fills():
     makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
     site_assets = re.search(r"^SITE_ASSETS\s*:=\s*(\S+)", makefile, re.MULTILINE)
     assert site_assets, "Makefile: no SITE_ASSETS := <folder> for the vendor target"
+    downloads = re.search(r"^SITE_DOWNLOADS\s*:=\s*(\S+)/downloads$", makefile, re.MULTILINE)
+    assert downloads, "Makefile: no SITE_DOWNLOADS := <folder>/downloads for the downloads target"
     sphinx = load_config()["sphinx"]["config"]
-    assert sphinx["html_extra_path"] == [site_assets.group(1)]
+    assert sphinx["html_extra_path"] == [site_assets.group(1), downloads.group(1)]
     assert sphinx["mathjax_path"].startswith("../vendor/mathjax/")
 
 
 def test_npm_packages_are_pinned_exactly_and_locked():
     package = json.loads((REPO_ROOT / "package.json").read_text(encoding="utf-8"))
     lock = json.loads((REPO_ROOT / "package-lock.json").read_text(encoding="utf-8"))
-    for name, version in package["dependencies"].items():
+    for name, version in {**package["dependencies"], **package.get("devDependencies", {})}.items():
         assert re.fullmatch(r"\d+\.\d+\.\d+", version), f"package.json: {name} {version!r} is not an exact pin"
         locked = lock["packages"].get(f"node_modules/{name}", {}).get("version")
         assert locked == version, f"package-lock.json has {name} {locked}, package.json pins {version}"

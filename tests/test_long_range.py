@@ -91,3 +91,10 @@ def test_results_are_cached_by_configuration(tmp_path):
     assert run_comparison(config, cache_dir=tmp_path)["mse"]["rnn"][0] == -1.0
 
     assert config_key(replace(config, seed=1)) != config_key(config)
+
+
+def test_results_do_not_depend_on_the_number_of_processes(tmp_path):
+    config = AddingConfig(lengths=(4, 6), hidden_size=4, steps=3, batch_size=8, test_size=16)
+    one = run_comparison(config, cache_dir=tmp_path / "one", jobs=1)
+    two = run_comparison(config, cache_dir=tmp_path / "two", jobs=2)
+    assert one["mse"] == two["mse"] and two["jobs"] == 2

@@ -122,3 +122,27 @@ def test_vendor_has_nothing_left_to_do_once_the_site_is_built(site_dir):
     result = subprocess.run(["make", "-q", "vendor"], cwd=REPO_ROOT, capture_output=True, text=True)
     assert result.returncode == 0, f"`make vendor` would run again: {result.stdout}{result.stderr}"
     assert (site_dir / "vendor" / "mathjax" / "tex-mml-chtml.js").is_file()
+
+
+SIDEBAR_ENTRIES_JS = """() => Array.from(document.querySelectorAll('nav.bd-docs-nav a.reference.internal'))
+    .map(a => [a.href, a.textContent.trim()])"""
+
+
+def test_sections_of_every_chapter_are_numbered_from_one(open_page, site_url):
+    """Chapter c's pages are c.1, c.2, ... in toc order (a heading on a chapter's first page would take a
+    number and shift them)."""
+    visit = open_page(f"{TOC_PAGES[0]}.html")
+    entries = visit.page.evaluate(SIDEBAR_ENTRIES_JS)
+    chapter, expected_section, wrong = None, 0, []
+    for _, text in entries:
+        number = re.match(r"^(\d+)\.(?:(\d+)\.)?\s", text)
+        if not number:
+            continue
+        if number.group(2) is None:
+            chapter, expected_section = number.group(1), 1
+            continue
+        if number.group(1) != chapter or int(number.group(2)) != expected_section:
+            wrong.append(f"{text!r}: expected {chapter}.{expected_section}")
+        expected_section += 1
+    assert chapter is not None, "no numbered chapter in the sidebar"
+    assert not wrong, "\n".join(wrong)
