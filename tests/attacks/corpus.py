@@ -2278,7 +2278,7 @@ def forget_gate(x, h, W_if, W_hf, b_if, b_hf):
 OUTPUT_FLOOD = _code(r'''
 import os, sys
 
-_LINE = ("PWNED-NAME " * 100 + "\n") * 1000  # about 1.1 MB
+_LINE = (("PWNED-NAME " * 100)[:1023] + "\n") * 1024  # 1 MiB, whatever the marker's length
 
 
 def _flood():
