@@ -86,7 +86,9 @@ def test_files_stay_beside_the_notebook():
 
 
 def test_write_submission_lays_out_notebook_and_files(tmp_path, released):
-    attack = next(a for a in ATTACKS if a.files)
+    # An attack of its own, without markers: a grader's test that searches /tmp for them must not find ours.
+    attack = corpus.Attack("layout", corpus.HONEST_KIND, {"forget_gate": "pass\n"},
+                           files={"helpers/extra.py": b"x = 1\n", "data.txt": b"numbers\n"})
     path = corpus.write_submission(attack, tmp_path / "student" / attack.assignment, released[attack.assignment])
     assert path.name == f"{attack.assignment}.ipynb"
     assert json.loads(path.read_text())["cells"]
