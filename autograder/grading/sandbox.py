@@ -335,8 +335,8 @@ def _sandbox_command(work, uid, runtime_dir, limits, entry, args, read_only_root
     if gpu:  # the NVIDIA device nodes; the driver's libraries are under /usr already
         for device in sorted(glob.glob("/dev/nvidia*")):
             bwrap += ["--dev-bind", device, device]
-    if read_only_root:  # last: every mount point above is made by now
-        bwrap += ["--remount-ro", "/"]
+    if read_only_root:  # last: every mount point above is made by now; children get fresh writable ones
+        bwrap += ["--remount-ro", "/dev", "--remount-ro", "/"]
     limit = ["prlimit", f"--nofile={limits.open_files}", f"--fsize={limits.file_size_mb << 20}",
              f"--cpu={limits.submission_seconds + 30}", "--core=0"]
     if not (CGROUP_ROOT / "pids").is_dir():
