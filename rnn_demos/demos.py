@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 
 from rnn_demos import clipping, gradients, sequence_models
+from rnn_demos.alt_text import alt_text, png_with_alt
 from rnn_demos.data import noisy_periodic_signal
 from rnn_demos.style import MODEL_COLOURS, OKABE_ITO, SERIES_COLOURS
 from rnn_demos.widgets import Control, Demo, figure_png
@@ -368,5 +369,5 @@ def show_cell_gradients(step, input_size, hidden_size, steps=50, seed=0, cell_st
     _norm_axes(ax, steps)
     ax.set_title(f"your cell: hidden size {hidden_size}, {steps} steps from a zero state")
     ax.legend(loc="lower left", fontsize=LEGEND_POINTS)
-    display(Image(figure_png(figure, dpi=90)))
+    display(Image(png_with_alt(figure_png(figure, dpi=90), alt_text(figure))))
     return norms
