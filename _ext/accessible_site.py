@@ -49,10 +49,18 @@ SIDEBAR_TOGGLE = re.compile(r'(<a class="reference internal" href="[^"]*">([^<]+
 CODE_TOGGLE_LABEL = '<summary aria-label="Toggle hidden content">'
 
 
-def name_sidebar_toggles(toctree_html: str) -> str:
-    return SIDEBAR_TOGGLE.sub(
-        lambda m: f'{m.group(1)}<summary aria-label="Sections of {html.escape(html.unescape(m.group(2)).strip())}">',
-        toctree_html)
+def name_sidebar_toggles(toctree):
+    """The theme's sidebar (HTML text, or the BeautifulSoup tree some of its callers ask for) with each
+    expand button named after its chapter."""
+    if isinstance(toctree, str):
+        return SIDEBAR_TOGGLE.sub(
+            lambda m: f'{m.group(1)}<summary aria-label="Sections of '
+                      f'{html.escape(html.unescape(m.group(2)).strip())}">', toctree)
+    for summary in toctree.select("li.has-children > details > summary:not([aria-label])"):
+        link = summary.parent.find_previous_sibling("a")
+        if link is not None:
+            summary["aria-label"] = f"Sections of {link.get_text().strip()}"
+    return toctree
 
 
 def _fix_theme_markup(app, pagename, templatename, context, doctree) -> None:
