@@ -12,7 +12,9 @@ The case set follows each function's contract rather than typical use:
 - both float dtypes (float32 and float64), on the grading device (the long sequence in float64 only);
 - every valid option value, plus every invalid one whose ValueError the text documents
   (autograder.contracts), and values that reach each branch (clipping norms on both sides of max_norm and
-  of sqrt(max_norm), exactly at max_norm; Markov states seen only first, only last, never).
+  of sqrt(max_norm), exactly at max_norm; Markov states seen only first, only last, never, the highest
+  states never; a Markov sequence long enough that a product of probabilities underflows, and an
+  impossible transition, whose log-likelihood is -inf).
 """
 from dataclasses import replace
 
@@ -44,9 +46,11 @@ OPTIONS = {
     "sequence_models.fit_ar": [{"tau": 1}, {"tau": 3}],
     "sequence_models.predict_ahead": [{"tau": 3, "k": 6}, {"tau": 1, "k": 1}, {"tau": "steps", "k": 4}],
     "sequence_models.transition_matrix": [{"n_states": 4}, {"n_states": 7}, {"n_states": 12, "length": 120},
-                                          {"n_states": 5, "length": 2}],
+                                          {"n_states": 5, "length": 2}, {"n_states": 6, "unseen_highest": 2}],
     "sequence_models.markov_log_likelihood": [{"n_states": 3}, {"n_states": 5, "length": 1},
-                                              {"n_states": 4, "length": 2}],
+                                              {"n_states": 4, "length": 2},
+                                              {"n_states": 4, "length": 1200},  # a product would underflow
+                                              {"n_states": 4, "impossible": True}],  # log(0) = -inf
     "rnn.rnn_cell": [{"nonlinearity": "tanh"}, {"nonlinearity": "relu"}],
     "rnn.rnn_forward": [{"batch_first": False}, {"batch_first": True}],
     "rnn.clip_grad_norm": [

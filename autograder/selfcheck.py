@@ -27,8 +27,8 @@ _OPTION_CASES = {
     "rnn.rnn_forward": [{"batch_first": False}, {"batch_first": True}],
     "rnn.clip_grad_norm": [{"max_norm": 1.0}, {"max_norm": 100.0}, {"total_norm": 5.0, "max_norm": 10.0},
                            {"total_norm": 0.4, "max_norm": 0.25}],
-    "sequence_models.markov_log_likelihood": [{}, {"length": 1}],
-    "sequence_models.transition_matrix": [{}, {"n_states": 7, "length": 40}],
+    "sequence_models.markov_log_likelihood": [{}, {"length": 1}, {"impossible": True}],
+    "sequence_models.transition_matrix": [{}, {"n_states": 7, "length": 40}, {"n_states": 6, "unseen_highest": 2}],
     "lstm.lstm_forward": [{"batch_first": False}, {"batch_first": True}],
     "gru.gru_forward": [{"batch_first": False}, {"batch_first": True}],
 }
@@ -52,7 +52,7 @@ def visible_cases(check_id):
         variants.append(dict(device="cuda", dtype=torch.float32, seed=4))
     cases = [replace(Case(), **variant).with_options(**options) for options in options_list for variant in variants]
     cases += [Case().with_options(**{**options_list[0], **invalid})
-              for invalid, _ in contract_for(check_id).value_errors[:1]]
+              for invalid, _ in contract_for(check_id).value_errors]
     return cases
 
 

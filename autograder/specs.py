@@ -163,12 +163,14 @@ def _predict_inputs(case):
 def _transition_inputs(case):
     """A chain whose edge states break counting bugs: state n-1 occurs only once, at the very end (never
     left: uniform row), state n-2 only at the start (left once, never entered), state n-3 never (uniform
-    row); the others fill the middle. Length `length` (default 3 * steps); n_states >= 4."""
+    row); the others fill the middle. Length `length` (default 3 * steps); n_states >= 4. With option
+    `unseen_highest` = k, the k highest states never occur and the roles above shift down by k."""
     draw = Draw(case)
     n_states = case.options.get("n_states", 4)
     length = case.options.get("length", case.steps * 3)
-    middle = draw.integers(n_states - 3, max(length - 2, 0))
-    ends = torch.tensor([n_states - 2, n_states - 1], device=middle.device)
+    seen = n_states - case.options.get("unseen_highest", 0)  # option: the highest states never occur
+    middle = draw.integers(seen - 3, max(length - 2, 0))
+    ends = torch.tensor([seen - 2, seen - 1], device=middle.device)
     return {"states": torch.cat([ends[:1], middle, ends[1:]]), "n_states": n_states}
 
 
@@ -176,8 +178,12 @@ def _markov_inputs(case):
     draw = Draw(case)
     n_states = case.options.get("n_states", 4)
     length = case.options.get("length", case.steps * 3)
-    return {"states": draw.integers(n_states, length), "P": draw.probabilities(n_states, n_states),
-            "p0": draw.probabilities(n_states)}
+    states, P = draw.integers(n_states, length), draw.probabilities(n_states, n_states)
+    if case.options.get("impossible") and length > 1:
+        # One transition that occurs gets probability 0: the log-likelihood is -inf.
+        P = P.clone()
+        P[states[0], states[1]] = 0.0
+    return {"states": states, "P": P, "p0": draw.probabilities(n_states)}
 
 
 def _latent_inputs(case):
