@@ -98,3 +98,44 @@ def test_results_do_not_depend_on_the_number_of_processes(tmp_path):
     one = run_comparison(config, cache_dir=tmp_path / "one", jobs=1)
     two = run_comparison(config, cache_dir=tmp_path / "two", jobs=2)
     assert one["mse"] == two["mse"] and two["jobs"] == 2
+
+
+# ----- the full comparison stored in the repository (book/comparison/adding_full.json) -----
+
+def stored_full_results():
+    from rnn_demos.long_range import FULL_RESULTS_FILE
+
+    assert FULL_RESULTS_FILE.is_file(), f"run `python -m rnn_demos.long_range --full` to write {FULL_RESULTS_FILE}"
+    return json.loads(FULL_RESULTS_FILE.read_text())
+
+
+def test_stored_full_results_are_those_of_the_full_configuration():
+    from dataclasses import asdict
+
+    from rnn_demos.long_range import CELLS, FULL
+
+    stored = stored_full_results()
+    assert stored["config"] == json.loads(json.dumps(asdict(FULL)))
+    assert stored["lengths"] == list(FULL.lengths) and max(stored["lengths"]) == 200
+    for cell in CELLS:
+        assert len(stored["mse"][cell]) == len(FULL.lengths)
+        assert all(0 <= mse < 10 for mse in stored["mse"][cell])
+    assert stored["baseline_mse"] == BASELINE_MSE
+
+
+def test_a_stored_full_result_is_reproduced_by_training_again():
+    # The shortest length of the full configuration: one model, about 20 s on one idle thread.
+    from rnn_demos.long_range import FULL
+
+    stored = stored_full_results()
+    if stored["torch"] != torch.__version__:
+        pytest.fail(f"stored with torch {stored['torch']}, installed {torch.__version__}: run the full command again")
+    assert train_on_adding("rnn", FULL.lengths[0], FULL) == pytest.approx(stored["mse"]["rnn"][0], rel=1e-5)
+
+
+def test_the_chapter_reads_its_claims_from_the_stored_file():
+    from book_toc import REPO_ROOT
+
+    page = (REPO_ROOT / "book" / "comparison" / "long_range_task.md").read_text()
+    assert "FULL_RESULTS_FILE.read_text()" in page and "python -m rnn_demos.long_range --full" in page
+    assert "{glue:text}`rnn_solved:s`" in page and "{glue:text}`gated_worst:.0e`" in page
