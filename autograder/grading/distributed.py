@@ -143,14 +143,13 @@ def _grade(client, jobs, grade_one, gpu, on_result, on_start, retries, resubmits
 
 def _result_of(future, job, attempts, resubmits):
     """The job's SubmissionResult, or None when it should be handed to the scheduler again."""
-    if future.status == "finished":
-        result = future.result()
+    try:
+        result = future.result()  # raises what the job raised, KilledWorker, or CancelledError
+    except Exception as raised:  # (its status may still read "finished" a moment before)
+        error = raised
+    else:
         future.release()
         return result
-    try:
-        error = future.exception()
-    except Exception as cancelled:  # a cancelled future has no exception to give, it raises
-        error = cancelled
     future.release()
     student, assignment = job_identity(job)
     if isinstance(error, KilledWorker):
