@@ -77,7 +77,7 @@ exercises: venv
 	$(PY) -m autograder.nbgrader.generate
 
 grade-demo: venv system-deps
-	$(PY) -m autograder.nbgrader.grade_demo
+	$(PY) -m autograder.grading.demo
 
 test: venv system-deps book
 	$(PY) -m pytest -q

@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 COURSE_PACKAGES = ("rnn_demos", "autograder")
 ROOT_MODULES = ("autograder.selfcheck",)
-FORBIDDEN = ("autograder.grading", "autograder.nbgrader", "autograder.hidden", "autograder.cases")
+FORBIDDEN = ("autograder.grading", "autograder.nbgrader", "autograder.hidden", "autograder.assess", "autograder.checks.cases")
 # Import name -> distribution name in requirements.txt, where they differ.
 DISTRIBUTIONS = {"PIL": "pillow", "IPython": "ipython"}
 DIST_NAME = "rnn_course"

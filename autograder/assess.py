@@ -1,19 +1,30 @@
 """Judge collected records against references computed here, and name the likely mistake.
 
-Needs only the records (plain data) and the check id: the inputs are rebuilt from each case's seed,
-the references come from torch.nn (autograder.references), the tolerances from
-autograder.tolerances.
+`assess(check_id, records)` needs only the records (plain data) and the check id: the inputs are rebuilt
+from each case's seed, the references come from torch.nn (autograder.checks.references), the tolerances
+from autograder.checks.tolerances, the explanations from autograder.hints. `run_check` collects and
+judges in one process (plain nbgrader, benchmarks, the blind sets); the sandboxed grader collects in the
+sandbox and judges here.
 """
 from dataclasses import dataclass
 
-from autograder.diagnose import case_view, diagnose
-from autograder.tolerances import tolerance_for
-from autograder.compare import max_error
-from autograder.contracts import contract_for
-from autograder.gradients import gradient_checked
-from autograder.outcome import expected_outcome, judge
-from autograder.specs import SPECS
-from autograder.threads import one_thread
+import torch
+
+from autograder.checks.cases import DEFAULT_SEED, hidden_cases
+from autograder.checks.collect import collect
+from autograder.checks.compare import max_error
+from autograder.checks.contracts import contract_for
+from autograder.checks.gradients import gradient_checked
+from autograder.checks.judge import expected_outcome, judge
+from autograder.checks.specs import SPECS, assignment_of
+from autograder.checks.tolerances import tolerance_for
+from autograder.hints import COURSE_KERNELS
+from autograder.hints.diagnose import case_view, diagnose
+from autograder.sandbox.devices import grading_device
+from autograder.sandbox.snapshots import snapshot
+from autograder.sandbox.threads import one_thread
+
+CHECK_IDS = tuple(SPECS)
 
 
 @dataclass(frozen=True)
@@ -51,7 +62,9 @@ def _assess(check_id, records):
         if message and failure is None:
             failure = (view, message)
         elif not message and expected_error is None:
-            largest = max(largest, max_error(record.observation.result, expected))
+            derived = spec.derive(record.observation.result, inputs)
+            largest = max(largest, max_error(snapshot(derived) if isinstance(derived, torch.Tensor) else derived,
+                                             expected))
     if failure:
         view, message = failure
         where, hint = diagnose(spec, views) if not view.passed and not view.observation.forbidden else ([], None)
@@ -65,3 +78,17 @@ def _assess(check_id, records):
     text = (f"{check_id}: passed {len(records)} hidden cases ({', '.join(devices)}; {', '.join(dtypes)}), "
             f"largest error {largest:.2g}")
     return Result(check_id, True, text, largest, len(records), seconds)
+
+
+def run_check(check_id, fn, device=None, seed=DEFAULT_SEED):
+    """Collect the function's outputs on the hidden cases of the term seed `seed`, then judge them."""
+    if check_id not in SPECS:
+        raise ValueError(f"unknown check {check_id!r}; known checks: {', '.join(SPECS)}")
+    if not callable(fn):
+        raise TypeError(f"the function under test for {check_id} must be callable, got {type(fn).__name__}")
+    cases = hidden_cases(check_id, device or grading_device(), seed)
+    return assess(check_id, collect(check_id, fn, cases=cases, refused_modules=COURSE_KERNELS))
+
+
+def checks_of(assignment):
+    return [check_id for check_id in SPECS if assignment_of(check_id) == assignment]

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import torch
 
-from autograder.checks import CHECK_IDS, run_check
-from autograder.devices import disable_tf32, tf32_settings
+from autograder.assess import CHECK_IDS, run_check
+from autograder.sandbox.devices import disable_tf32, tf32_settings
 
 TESTS = Path(__file__).resolve().parent.parent / "tests"
 SOLUTIONS = TESTS / "reference_solutions.py"

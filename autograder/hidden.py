@@ -2,7 +2,7 @@
 
 The cell names the function and the check; inputs, references and tolerances live in this package.
 """
-from autograder.checks import run_check
+from autograder.assess import run_check
 
 
 def grade(check_id, fn):

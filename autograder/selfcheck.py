@@ -11,30 +11,19 @@ from dataclasses import replace
 
 import torch
 
-from autograder.contracts import contract_for
-from autograder.diagnose import case_view, diagnose
-from autograder.gradients import gradient_checked
-from autograder.outcome import expected_outcome, judge, observe
-from autograder.specs import SPECS, Case, assignment_of, function_name
-from autograder.threads import one_thread
-from autograder.tolerances import tolerance_for
+from autograder.checks.collect import through_wire
+from autograder.checks.contracts import contract_for
+from autograder.checks.gradients import gradient_checked
+from autograder.checks.judge import expected_outcome, judge
+from autograder.checks.specs import SPECS, Case, assignment_of, function_name
+from autograder.checks.tolerances import tolerance_for
+from autograder.hints import COURSE_KERNELS
+from autograder.hints.diagnose import case_view, diagnose
+from autograder.sandbox.observe import observe
+from autograder.sandbox.threads import one_thread
 
 
-_OPTION_CASES = {
-    "sequence_models.ar_design_matrix": [{"tau": 3}, {"tau": 1}, {"tau": 0}, {"tau": 4}],
-    "sequence_models.predict_ahead": [{"tau": 3, "k": 4}],
-    "rnn.rnn_cell": [{"nonlinearity": "tanh"}, {"nonlinearity": "relu"}],
-    "rnn.rnn_forward": [{"batch_first": False}, {"batch_first": True}],
-    "rnn.clip_grad_norm": [{"max_norm": 1.0}, {"max_norm": 100.0}, {"total_norm": 5.0, "max_norm": 10.0},
-                           {"total_norm": 0.4, "max_norm": 0.25}],
-    "sequence_models.markov_log_likelihood": [{}, {"length": 1}, {"impossible": True}],
-    "sequence_models.transition_matrix": [{}, {"n_states": 7, "length": 40}, {"n_states": 6, "unseen_highest": 2}],
-    "lstm.lstm_forward": [{"batch_first": False}, {"batch_first": True}],
-    "gru.gru_forward": [{"batch_first": False}, {"batch_first": True}],
-}
-
-
-# Fewer and smaller cases than the hidden ones, enforcing the same rules (autograder.contracts): the
+# Fewer and smaller cases than the hidden ones, enforcing the same rules (autograder.checks.contracts): the
 # public case in float64, the same in float32 (dtype follows the inputs), one step with batch 1 (no axis
 # squeezed away), steps == batch for sequences (the layout comes from batch_first, not from the shapes),
 # every invalid option the text documents, and CUDA when the student has it (device follows the inputs).
@@ -44,7 +33,7 @@ SEQUENCE_OPTION = "batch_first"
 
 
 def visible_cases(check_id):
-    options_list = _OPTION_CASES.get(check_id, [{}])
+    options_list = SPECS[check_id].visible_options
     variants = list(VISIBLE_VARIANTS)
     if any(SEQUENCE_OPTION in options for options in options_list):
         variants.append(STEPS_EQUAL_BATCH)
@@ -97,7 +86,8 @@ def _first_failure_of(spec, check_id, fn, cases):
         inputs = spec.make_inputs(case)
         # One gradient is enough to show that the function stays differentiable: the first case's.
         gradient_due = index == 0 and gradient_checked(contract_for(check_id), case)
-        observation = observe(spec, fn, inputs, with_gradient=gradient_due)
+        [(call, _)] = through_wire([(spec.call_for(inputs), gradient_due)])
+        observation = observe(fn, call, gradient_due, spec.refusals, COURSE_KERNELS)
         outcome = expected_outcome(spec, inputs)
         tolerance = visible_tolerance(check_id, case)
         reason = judge(spec, inputs, observation, tolerance, outcome, gradient_due=gradient_due)

@@ -20,10 +20,10 @@ from autograder.hidden import grade
 from autograder.grading.batch import grade_batch
 from autograder.grading.sandbox import close_servers
 from autograder.nbgrader.course import ASSIGNMENTS, DEFAULT_CONFIG, REPO_ROOT, quiet_nbgrader_logs
-from autograder.nbgrader.grade_demo import notebook, set_up_course
+from autograder.grading.demo import notebook, set_up_course
 from autograder.nbgrader.grading import submission_path
 from autograder.nbgrader.submissions import solved_copy, strip_solution_markers, write_submission
-from autograder.specs import SPECS
+from autograder.checks.specs import SPECS
 
 HIDDEN_TEST_BUDGET_S = 1.0
 

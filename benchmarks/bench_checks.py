@@ -10,7 +10,7 @@ import sys
 import time
 from collections import defaultdict
 
-from autograder.checks import CHECK_IDS, run_check
+from autograder.assess import CHECK_IDS, run_check
 from autograder.gpu_check import load_solutions
 
 BUDGET_SECONDS = 1.0

@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
-from autograder.cases import DEFAULT_SEED
+from autograder.checks.cases import DEFAULT_SEED
 from autograder.grading.course_dir import make_course
 from autograder.nbgrader.course import ASSIGNMENTS
 from autograder.nbgrader.submissions import solved_copy, with_answer, write_submission

@@ -7,14 +7,15 @@ import torch
 
 import reference_solutions as right
 from autograder.assess import assess
-from autograder.checks import CHECK_IDS, checks_of
-from autograder.collect import collect
+from autograder.assess import CHECK_IDS, checks_of
+from autograder.checks.cases import hidden_cases
+from autograder.checks.collect import case_records, collect, save_case_records
 from autograder.hidden import grade
-from autograder.tolerances import TOLERANCES, BPTT_MAX_REL_ERROR_FLOAT64, tolerance_for
-from autograder.compare import OtherSnapshot, TensorSnapshot
-from autograder import references
+from autograder.checks.tolerances import TOLERANCES, BPTT_MAX_REL_ERROR_FLOAT64, tolerance_for
+from autograder.sandbox.snapshots import OtherSnapshot, TensorSnapshot
+from autograder.checks import references
 from autograder.selfcheck import check, check_notebook
-from autograder.specs import Case, SPECS
+from autograder.checks.specs import Case, SPECS
 
 ASSIGNMENTS = ("sequence_models", "rnn", "lstm", "gru")
 try:  # the parts added later (backward passes, questions, training) keep their solutions apart
@@ -34,9 +35,8 @@ def test_correct_solution_passes_hidden_check_in_float32_and_float64(check_id, c
     result = grade(check_id, SOLUTIONS[check_id])
     assert result.passed and (result.max_error < 1e-4 or check_id not in right.BY_CHECK_ID)
     assert check_id in capsys.readouterr().out
-    dtypes = {record.case.dtype for record in collect(check_id, SOLUTIONS[check_id], device="cpu")}
-    from autograder.cases import DTYPE_FREE
-    assert dtypes == ({torch.float64} if check_id in DTYPE_FREE else {torch.float32, torch.float64})
+    dtypes = {record.case.dtype for record in collect(check_id, SOLUTIONS[check_id], hidden_cases(check_id, "cpu"))}
+    assert dtypes == ({torch.float64} if SPECS[check_id].dtype_free else {torch.float32, torch.float64})
 
 
 @pytest.mark.parametrize("check_id", CHECK_IDS)
@@ -204,7 +204,7 @@ def test_bptt_is_held_to_cs231n_relative_error_in_float64():
     def slightly_off(*args):
         grads = right.rnn_bptt(*args)
         return (grads[0] * (1 + 1e-6), *grads[1:])
-    records = collect("rnn.rnn_bptt", slightly_off, device="cpu")
+    records = collect("rnn.rnn_bptt", slightly_off, hidden_cases("rnn.rnn_bptt", "cpu"))
     result = assess("rnn.rnn_bptt", records)
     assert not result.passed and "relative error" in result.message and "> 1e-07" in result.message
 
@@ -224,7 +224,7 @@ def _is_plain(value):
 @pytest.mark.parametrize("check_id", ["lstm.lstm_forward", "rnn.clip_grad_norm", "gru.parameter_counts"])
 def test_collected_records_are_plain_data_and_judged_without_the_function(check_id):
     """The split for the secure grader: collect() runs the function, assess() needs only plain records."""
-    records = collect(check_id, right.BY_CHECK_ID[check_id], device="cpu")
+    records = collect(check_id, right.BY_CHECK_ID[check_id], hidden_cases(check_id, "cpu"))
     for record in records:
         observation = {f.name: getattr(record.observation, f.name) for f in dataclasses.fields(record.observation)}
         assert all(_is_plain(v) for v in observation.values())
@@ -233,7 +233,7 @@ def test_collected_records_are_plain_data_and_judged_without_the_function(check_
 
 
 def test_visible_inputs_are_public_and_differ_from_hidden_ones():
-    from autograder.cases import hidden_cases
+    from autograder.checks.cases import hidden_cases
     from autograder.selfcheck import visible_cases
     for check_id in CHECK_IDS:
         visible_seeds = {case.seed for case in visible_cases(check_id)}
@@ -259,7 +259,7 @@ def test_visible_check_names_the_likely_mistake_too():
 
 
 def test_tf32_is_off_for_cublas_and_cudnn_after_disable():
-    from autograder.devices import disable_tf32, grading_device
+    from autograder.sandbox.devices import disable_tf32, grading_device
     disable_tf32()
     assert not torch.backends.cuda.matmul.allow_tf32 and not torch.backends.cudnn.allow_tf32
     assert "tf32" not in (torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.rnn.fp32_precision,
@@ -274,11 +274,14 @@ def test_tf32_is_off_for_cublas_and_cudnn_after_disable():
                                                     torch.sqrt(sum((g ** 2).sum() for g in grads))), False),
 ])
 def test_records_round_trip_through_npz_and_are_judged_the_same(tmp_path, check_id, fn, passes):
-    from autograder.records import load_records, save_records
-    records = collect(check_id, fn, device="cpu")
-    save_records(tmp_path / "records.npz", check_id, records)
+    from autograder.sandbox.wire import load_records
+    cases = hidden_cases(check_id, "cpu")
+    records = collect(check_id, fn, cases)
+    save_case_records(tmp_path / "records.npz", check_id, records)
     loaded_id, loaded = load_records(tmp_path / "records.npz")
-    assert loaded_id == check_id and [r.case for r in loaded] == [r.case for r in records]
+    loaded = case_records(cases, loaded)
+    assert loaded_id == check_id
+    assert len(loaded) == len(records)
     direct, from_file = assess(check_id, records), assess(loaded_id, loaded)
     assert direct.passed == from_file.passed == passes
     assert direct.message == from_file.message
@@ -287,21 +290,24 @@ def test_records_round_trip_through_npz_and_are_judged_the_same(tmp_path, check_
 def test_a_gradient_recorded_where_the_code_runs_is_judged_from_the_file(tmp_path):
     """Values right, gradient cut off: collect records the gradient as plain arrays, assess (from the npz
     file, without the function) compares it with the reference's gradient and fails the check."""
-    from autograder.records import load_records, save_records
+    from autograder.sandbox.wire import load_records
+    cases = hidden_cases("gru.gru_cell", "cpu")
     detached = lambda *args: right.gru_cell(*args).detach()
-    records = collect("gru.gru_cell", detached, device="cpu")
+    records = collect("gru.gru_cell", detached, cases)
     assert any(r.observation.gradients is not None for r in records)
-    save_records(tmp_path / "records.npz", "gru.gru_cell", records)
-    result = assess(*load_records(tmp_path / "records.npz"))
+    save_case_records(tmp_path / "records.npz", "gru.gru_cell", records)
+    check_id, loaded = load_records(tmp_path / "records.npz")
+    result = assess(check_id, case_records(cases, loaded))
     assert not result.passed and "carries no gradient" in result.message
-    correct = collect("gru.gru_cell", right.gru_cell, device="cpu")
-    save_records(tmp_path / "right.npz", "gru.gru_cell", correct)
-    assert assess(*load_records(tmp_path / "right.npz")).passed
+    correct = collect("gru.gru_cell", right.gru_cell, cases)
+    save_case_records(tmp_path / "right.npz", "gru.gru_cell", correct)
+    check_id, loaded = load_records(tmp_path / "right.npz")
+    assert assess(check_id, case_records(cases, loaded)).passed
 
 
 def test_a_record_without_its_gradient_fails(tmp_path):
     """A sandbox that drops the gradient from its records does not get credit for it."""
-    records = collect("lstm.forget_gate", right.forget_gate, device="cpu")
+    records = collect("lstm.forget_gate", right.forget_gate, hidden_cases("lstm.forget_gate", "cpu"))
     stripped = [dataclasses.replace(r, observation=dataclasses.replace(r.observation, gradients=None))
                 for r in records]
     result = assess("lstm.forget_gate", stripped)
@@ -309,11 +315,11 @@ def test_a_record_without_its_gradient_fails(tmp_path):
 
 
 def test_loading_records_is_bounded(tmp_path, monkeypatch):
-    from autograder import records as records_module
-    records = collect("lstm.cell_update", right.cell_update, device="cpu")
-    records_module.save_records(tmp_path / "records.npz", "lstm.cell_update", records)
+    from autograder.sandbox import wire as records_module
+    records = collect("lstm.cell_update", right.cell_update, hidden_cases("lstm.cell_update", "cpu"))
+    save_case_records(tmp_path / "records.npz", "lstm.cell_update", records)
     monkeypatch.setattr(records_module, "MAX_BYTES", 100)
-    with pytest.raises(ValueError, match="over the limits"):
+    with pytest.raises(ValueError, match="over the size limit"):
         records_module.load_records(tmp_path / "records.npz")
 
 
@@ -325,7 +331,7 @@ def test_a_squeezed_batch_axis_is_named(visible):
 
 def test_hidden_cases_cover_the_contract():
     """Edge sizes, both dtypes, every option and every documented invalid option are in the hidden set."""
-    from autograder.cases import hidden_cases
+    from autograder.checks.cases import hidden_cases
     cases = hidden_cases("rnn.rnn_forward", "cpu")
     assert {c.dtype for c in cases} == {torch.float32, torch.float64}
     assert any(c.batch == 1 and c.steps == 1 for c in cases)
@@ -342,8 +348,9 @@ def test_hidden_cases_cover_the_contract():
 
 def test_records_load_from_bytes_as_the_grader_receives_them():
     import io
-    from autograder.records import load_records, save_records
+    from autograder.sandbox.wire import load_records
     buffer = io.BytesIO()
-    save_records(buffer, "gru.gru_cell", collect("gru.gru_cell", right.gru_cell, device="cpu"))
-    check_id, records = load_records(io.BytesIO(buffer.getvalue()))
-    assert check_id == "gru.gru_cell" and assess(check_id, records).passed
+    cases = hidden_cases("gru.gru_cell", "cpu")
+    save_case_records(buffer, "gru.gru_cell", collect("gru.gru_cell", right.gru_cell, cases))
+    check_id, records = load_records(buffer.getvalue())
+    assert check_id == "gru.gru_cell" and assess(check_id, case_records(cases, records)).passed

@@ -1,6 +1,6 @@
 """Every rule a notebook's text states is enforced by a visible and by a hidden check.
 
-The rule table (autograder.contracts) is printed by `test_rule_table`: one row per (check, rule), with
+The rule table (autograder.checks.contracts) is printed by `test_rule_table`: one row per (check, rule), with
 the visible and the hidden check that enforce it. Each row is proven, not declared: a correct solution
 broken in exactly that rule must fail both checks with a message that names the rule.
 """
@@ -11,11 +11,11 @@ import pytest
 import torch
 
 import reference_solutions as right
-from autograder.checks import run_check
-from autograder.contracts import CONTRACTS, contract_for, rules_of
-from autograder.gradients import output_leaves
+from autograder.assess import run_check
+from autograder.checks.contracts import CONTRACTS, contract_for, rules_of
+from autograder.sandbox.autodiff import output_leaves
 from autograder.selfcheck import check, visible_cases
-from autograder.specs import SPECS
+from autograder.checks.specs import SPECS
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,7 +11,7 @@ import pytest
 
 from autograder.nbgrader.course import ASSIGNMENTS, REPO_ROOT, load_course_config
 from autograder.nbgrader.generate import generate
-from autograder.specs import SPECS
+from autograder.checks.specs import SPECS
 
 EXERCISES = REPO_ROOT / "exercises"
 SOLUTIONS = REPO_ROOT / "solutions"

@@ -4,9 +4,11 @@ import torch
 from torch import nn
 
 import reference_solutions as right
-from autograder.checks import run_check
-from autograder.forbidden import refusing
-from autograder import references
+from autograder.assess import run_check
+from autograder.hints import COURSE_KERNELS
+from autograder.sandbox.forbidden import refusing
+from autograder.checks import references
+from autograder.checks.specs import SPECS
 
 
 def _module(module_class, weights, **options):
@@ -111,7 +113,7 @@ def forget_gate_from_course_reference(x, h, W_if, W_hf, b_if, b_hf):
 
 
 def lstm_cell_from_course_kernels(x, state, *weights):
-    from autograder import mistaken_kernels
+    from autograder.hints import mistaken_kernels
     return mistaken_kernels.lstm_step(x, state, weights)
 
 
@@ -144,7 +146,7 @@ def test_framework_kernel_gets_no_credit_with_the_reason(check_id, fn, named):
 @pytest.mark.parametrize("check_id, fn, named", FORBIDDEN[:6], ids=[fn.__name__ for _, fn, _ in FORBIDDEN[:6]])
 def test_the_same_kernel_calls_are_right_answers(check_id, fn, named):
     """The refusal, not a wrong value, is what fails them: outside the checks they match the reference."""
-    from autograder.specs import SPECS, Case
+    from autograder.checks.specs import SPECS, Case
     spec = SPECS[check_id]
     inputs = spec.make_inputs(Case())
     torch.testing.assert_close(spec.call(fn, inputs), spec.expected(inputs), rtol=1e-12, atol=1e-12)
@@ -166,7 +168,8 @@ def test_autograd_is_allowed_where_no_manual_backward_is_asked():
 
 def test_refusals_are_undone_after_the_call():
     originals = (nn.LSTMCell.forward, nn.utils.clip_grad_norm_, torch.func.grad, references.lstm_gates)
-    with refusing("rnn.rnn_bptt"), refusing("lstm.lstm_cell"), refusing("rnn.clip_grad_norm"):
+    with refusing(SPECS["rnn.rnn_bptt"].refusals, COURSE_KERNELS), refusing(SPECS["lstm.lstm_cell"].refusals), \
+            refusing(SPECS["rnn.clip_grad_norm"].refusals):
         pass
     assert (nn.LSTMCell.forward, nn.utils.clip_grad_norm_, torch.func.grad, references.lstm_gates) == originals
     x = torch.randn(2, 3, requires_grad=True)
@@ -175,7 +178,7 @@ def test_refusals_are_undone_after_the_call():
 
 
 def test_violation_is_kept_even_when_the_exception_is_swallowed():
-    with refusing("gru.gru_cell") as guard:
+    with refusing(SPECS["gru.gru_cell"].refusals) as guard:
         try:
             torch.gru_cell(torch.zeros(1, 2), torch.zeros(1, 3), torch.zeros(9, 2), torch.zeros(9, 3))
         except RuntimeError:

@@ -4,7 +4,7 @@ import torch
 
 import reference_solutions as right
 from autograder import gpu_check
-from autograder.checks import CHECK_IDS
+from autograder.assess import CHECK_IDS
 
 
 def test_the_table_lists_every_check_with_its_largest_error(capsys):
@@ -15,7 +15,7 @@ def test_the_table_lists_every_check_with_its_largest_error(capsys):
     assert set(rows) == set(CHECK_IDS)
     for check_id, (_, status, cases, largest_error, seconds) in rows.items():
         assert status == "ok" and int(cases) > 0, check_id
-        assert float(seconds) > 0.0, check_id
+        assert float(seconds) >= 0.0, check_id  # printed to 3 decimals: a fast check reads 0.000
         # Value checks of the original parts agree to 1e-3; the later parts (a trained model's loss) have
         # their own tolerances in their specs.
         assert 0.0 <= float(largest_error) < (1e-3 if check_id in right.BY_CHECK_ID else float("inf")), check_id

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 A = "lstm"
 PARTIAL = '''def forget_gate(x, h, W_if, W_hf, b_if, b_hf):
     return torch.sigmoid(x @ W_if.T + h @ W_hf.T + b_hf)'''
-HOSTILE = "import sys\nsys.modules['autograder.compare'].compare = lambda *a, **k: None"
+HOSTILE = "import sys\nsys.modules['autograder.checks.compare'].compare = lambda *a, **k: None"
 
 
 def course_with_batch(course_dir, db_url=None):

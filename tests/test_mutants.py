@@ -7,7 +7,7 @@ import torch
 import pytest
 
 import reference_solutions as right
-from autograder.checks import run_check
+from autograder.assess import run_check
 
 
 # ----- sequence_models -----

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import reference_solutions_new_parts as right
-from autograder.checks import run_check
+from autograder.assess import run_check
 from reference_solutions import lstm_cell
 
 

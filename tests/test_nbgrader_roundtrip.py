@@ -168,7 +168,7 @@ def test_other_nbgrader_settings_are_accepted(tmp_path):
     assert load_course_config(path).Exchange.root == "/srv/nbgrader/exchange"
 
 
-@pytest.mark.parametrize("module", ["autograder.nbgrader.generate", "autograder.nbgrader.grade_demo"])
+@pytest.mark.parametrize("module", ["autograder.nbgrader.generate", "autograder.grading.demo"])
 def test_commands_exit_nonzero_on_a_broken_config(tmp_path, module):
     path = tmp_path / "nbgrader_config.py"
     path.write_text(BROKEN_CONFIGS["syntax error"])

@@ -5,14 +5,16 @@ import time
 import pytest
 import torch
 
+from autograder.checks.cases import hidden_cases
+
 import reference_solutions_new_parts as right
-from autograder.checks import run_check
-from autograder.collect import collect
+from autograder.assess import run_check
+from autograder.checks.collect import collect
 from autograder.selfcheck import check
-from autograder.specs import SPECS
-from autograder.specs_questions import (RADIUS_GRID, gradient_norm_over_setup,
+from autograder.checks.specs import SPECS
+from autograder.checks.specs_questions import (RADIUS_GRID, gradient_norm_over_setup,
                                         smallest_nonvanishing_radius_reference)
-from autograder.specs_training import ADDING_LENGTH, BASELINE_MSE, MAX_TEST_MSE, TEST_SIZE, adding_targets
+from autograder.checks.specs_training import ADDING_LENGTH, BASELINE_MSE, MAX_TEST_MSE, TEST_SIZE, adding_targets
 from rnn_demos.long_range import make_adding_batch
 
 QUESTION_IDS = [check_id for check_id in SPECS if hasattr(SPECS[check_id], "choices")]
@@ -30,12 +32,12 @@ def trained():
 def test_hand_written_backward_passes_match_autograd_in_float32_and_float64(check_id):
     result = run_check(check_id, right.BY_CHECK_ID[check_id])
     assert result.passed, result.message
-    dtypes = {record.case.dtype for record in collect(check_id, right.BY_CHECK_ID[check_id], device="cpu")}
+    dtypes = {record.case.dtype for record in collect(check_id, right.BY_CHECK_ID[check_id], hidden_cases(check_id, "cpu"))}
     assert dtypes == {torch.float32, torch.float64}
 
 
 def test_the_backward_checks_use_the_relative_error_of_the_text():
-    from autograder.tolerances import tolerance_for
+    from autograder.checks.tolerances import tolerance_for
     for check_id in ("lstm.lstm_step_backward", "lstm.lstm_bptt", "gru.gru_step_backward"):
         assert tolerance_for(check_id, "cpu", torch.float64).max_rel_error == 1e-7
 
@@ -132,9 +134,11 @@ def test_the_check_evaluates_the_given_parameters_and_never_trains(trained):
     def adding_parameters():
         calls.append(1)
         return trained
-    records = collect("lstm.adding_parameters", adding_parameters, device="cpu")
+    records = collect("lstm.adding_parameters", adding_parameters, hidden_cases("lstm.adding_parameters", "cpu"))
     assert len(calls) == len(records)  # one call per case, each returning the dict: nothing else runs
-    assert all(record.observation.result.shape == (TEST_SIZE,) for record in records)
+    # What leaves the sandbox is the parameters themselves; the predictions are computed by the judge.
+    assert all(set(record.observation.result) == set(trained) for record in records)
+    assert run_check("lstm.adding_parameters", adding_parameters).passed
 
 
 def test_an_untrained_model_fails_with_its_loss_and_the_baseline():
@@ -156,7 +160,7 @@ def test_malformed_parameters_are_named(trained, change, phrase):
 
 def test_the_predictions_are_judged_on_sequences_the_student_never_saw(trained):
     """Every case draws its own TEST_SIZE sequences of length ADDING_LENGTH from its seed."""
-    records = collect("lstm.adding_parameters", lambda: trained, device="cpu")
+    records = collect("lstm.adding_parameters", lambda: trained, hidden_cases("lstm.adding_parameters", "cpu"))
     seeds = {record.case.seed for record in records}
     assert len(seeds) > 1
     inputs = SPECS["lstm.adding_parameters"].make_inputs(records[0].case)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import references
+from autograder.checks import references
 from rnn_demos.sequence_models import lagged_features
 
 ROOT = Path(__file__).resolve().parents[1]

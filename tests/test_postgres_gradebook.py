@@ -1,4 +1,4 @@
-"""Grades written into nbgrader gradebooks by autograder.grading.gradebook_writer: several processes at
+"""Grades written into nbgrader gradebooks by autograder.grading.gradebook: several processes at
 once on a real PostgreSQL server (tests/pg_server.py) give the same gradebook as one writer on sqlite."""
 import multiprocessing
 import random
@@ -8,7 +8,7 @@ import pytest
 from nbgrader.api import Gradebook
 from nbgrader.converters import GenerateAssignment
 
-from autograder.grading.gradebook_writer import record_result, record_results
+from autograder.grading.gradebook import record_result, record_results
 from autograder.grading.results import PartResult, SubmissionResult
 from autograder.nbgrader.course import (DEFAULT_CONFIG, REPO_ROOT, course_directory, load_course_config,
                                         quiet_nbgrader_logs, run_step)
@@ -113,7 +113,7 @@ def test_parallel_writers_on_postgres_equal_one_writer_on_sqlite(gradebooks):
     # forkserver: the writers start from a clean process that imported nbgrader once (spawn imports it in
     # each; fork would copy this process's threads' locks)
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["autograder.grading.gradebook_writer"])
+    context.set_forkserver_preload(["autograder.grading.gradebook"])
     with context.Pool(WRITERS) as pool:
         pool.starmap(record_results, [(postgres_url, course_id, share) for share in shares])
 

@@ -49,7 +49,7 @@ EVASIONS = {
     "frames": "def g():\n    yield\nx = g().gi_frame.f_back",
     "shell escape": "!ls /",
     "run magic": "%run /tmp/x.py",
-    "course references": "from autograder.references import lstm_cell",
+    "course references": "from autograder.checks.references import lstm_cell",
     "course demos": "import rnn_demos.bptt",
     "IPython internals": "get_ipython().input_transformers_post.append(str)",
     "torch function modes": "from torch.overrides import TorchFunctionMode",

@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.nbgrader.grading import submission_path
-from autograder.nbgrader.record import record_result
+from autograder.grading.record import record_result
 from .pipeline import GradingJob, fingerprint, grade_one, read_submission
 from .plan import Tampered, nbgrader_meta, plan_submission, rebuilt_notebook
 from .results import GRADED, SubmissionResult

@@ -2,7 +2,7 @@
 
     {"seed": 480213337, "device": "auto", "limits": {"memory_mb": 2048, "submission_seconds": 300, ...}}
 
-`seed` is the term seed every hidden case derives from (autograder.cases.case_seed). It lives only in
+`seed` is the term seed every hidden case derives from (autograder.checks.cases.case_seed). It lives only in
 the course directory, never in the published package, so a student who installs the course cannot read
 the hidden inputs; `python -m autograder course DIR` writes a random one the first time. Set a new one
 for each term (any integer), before the first submission is graded.

@@ -1,24 +1,26 @@
 """Grade one submission: read it, plan it, scan it, run it in a sandbox, judge what came back.
 
 `grade_one(job)` never raises for anything a submission does: every way it can end is a status of
-autograder.grading.results. Only the records the sandbox wrote (npz without pickle, size-checked, their
-cases compared with the ones the grader asked for) reach `autograder.assess`, which rebuilds the inputs
-and computes the references here, in a process the student's code never touched.
+autograder.grading.results. The grader builds every input here (from the term seed), sends the inputs of
+each check into the sandbox as arrays, and reads back only the records the sandbox wrote (npz without
+pickle, size-checked, one per call it asked for); `autograder.assess` rebuilds the inputs and computes
+the references here, in a process the student's code never touched. The sandbox knows no answer.
 """
 import hashlib
 import io
 import json
 import re
 import time
-import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
 
 from autograder.assess import assess
-from autograder.cases import hidden_cases
-from autograder.records import load_records
+from autograder.checks.cases import hidden_cases
+from autograder.checks.collect import case_records, planned_calls
+from autograder.checks.specs import SPECS
+from autograder.sandbox.wire import load_records, write_inputs
 from .plan import Tampered, parts_of, plan_submission
 from .results import PartResult, SubmissionResult
 from .sandbox import Limits, ensure_runtime, run_in_server, run_job
@@ -85,12 +87,11 @@ def _grade(job):
     findings = scan_cells(plan.student_cells(), job.assignment)
 
     ensure_runtime(job.runtime_dir)
-    request = {"cells": plan.cells, "checks": [p.__dict__ for p in parts], "seed": job.seed, "device": job.device,
-               "cell_seconds": job.limits.cell_seconds, "check_seconds": job.limits.check_seconds}
+    request, inputs = sandbox_request(plan.cells, parts, job)
     if job.unsafe or not job.fork_server:
-        run = run_job(request, job.runtime_dir, job.limits, unsafe=job.unsafe)
+        run = run_job(request, inputs, job.runtime_dir, job.limits, unsafe=job.unsafe)
     else:
-        run = run_in_server(request, job.runtime_dir, job.limits)
+        run = run_in_server(request, inputs, job.runtime_dir, job.limits)
     report = _report(run)
     checks = {c.get("grade_id"): c for c in report.get("checks", []) if isinstance(c, dict)} if report else {}
     row.parts = [_judge_part(part, run.files, checks.get(part.grade_id), job) for part in parts]
@@ -125,6 +126,22 @@ def _grade(job):
         details.append("cells that raised: " + ", ".join(cell_errors))
     row.message = "; ".join(details + notes)
     return row
+
+
+def sandbox_request(cells, parts, job):
+    """(the job the sandbox runs, the npz bytes of its checks' inputs): cells, and per graded part the
+    function to call, what to refuse, its CPU time and the inputs of its hidden cases; no seed, no case
+    generator, no reference."""
+    checks, calls = [], {}
+    for part in parts:
+        spec = SPECS[part.check_id]
+        checks.append({"grade_id": part.grade_id, "check_id": part.check_id, "function": part.function,
+                       "refusals": list(spec.refusals), "cpu_seconds": spec.cpu_seconds or job.limits.check_seconds})
+        calls[part.grade_id] = planned_calls(part.check_id, hidden_cases(part.check_id, job.device, job.seed))
+    buffer = io.BytesIO()
+    write_inputs(buffer, calls)
+    request = {"cells": cells, "checks": checks, "device": job.device, "cell_seconds": job.limits.cell_seconds}
+    return request, buffer.getvalue()
 
 
 def read_submission(path):
@@ -200,16 +217,14 @@ def _judge_part(part, files, check_report, job):
             return failed(f"{part.check_id}: {part.function} is {error[:200]}")
         return failed(f"{part.check_id}: no result" + (f" ({str(error)[:200]})" if error else ""))
     try:
-        check_id, records = _load_bounded(data)
+        check_id, loaded = load_records(data, MAX_RECORDS_BYTES)
     except Exception as error:
         return failed(f"{part.check_id}: unreadable result ({type(error).__name__})")
     expected = hidden_cases(part.check_id, job.device, job.seed)
-    received = [r.case for r in records]
-    complete = received == expected or (received == expected[:len(received)] and records
-                                        and records[-1].observation.forbidden)
+    complete = len(loaded) == len(expected) or (0 < len(loaded) < len(expected) and loaded[-1][0].forbidden)
     if check_id != part.check_id or not complete:
         return failed(f"{part.check_id}: the result does not answer the cases the grader asked for")
-    result = assess(part.check_id, [_without_values(record) for record in records])
+    result = assess(part.check_id, [_without_values(record) for record in case_records(expected, loaded)])
     if result.passed:
         return PartResult(part.grade_id, part.check_id, part.points, part.points, result.message)
     message = result.message
@@ -230,18 +245,6 @@ def _without_values(record):
         return record
     redacted = _DECIMAL.sub("…", observation.error_message.splitlines()[0][:120])
     return replace(record, observation=replace(observation, error_message=redacted))
-
-
-def _load_bounded(data):
-    """load_records on bytes, after checking the archive holds only stored .npy members of bounded size."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        members = archive.infolist()
-        if len(members) > 1000 or any(m.compress_type != zipfile.ZIP_STORED or not m.filename.endswith(".npy")
-                                      for m in members):
-            raise ValueError("unexpected archive members")
-        if sum(m.file_size for m in members) > MAX_RECORDS_BYTES:
-            raise ValueError("records too large")
-    return load_records(io.BytesIO(data))
 
 
 def _max_score(job):

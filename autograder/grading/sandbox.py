@@ -2,13 +2,17 @@
 
 The sandbox (Debian's `bwrap`, run as an unprivileged user id of its own, outside and inside):
 - no network (its own empty network namespace), its own pid, IPC and UTS namespaces, no capabilities;
-- sees read-only: /usr (system libraries), the Python installation and the virtual environment, a copy of
-  the course packages (`runtime_dir`), its job file; nothing else of the host (no repository, no course
-  directory, no gradebook, no other submission);
+- sees read-only: /usr (system libraries), the Python installation, the virtual environment's
+  site-packages, the sandbox's own code (`runtime_dir`: autograder.sandbox, a do-nothing
+  autograder.selfcheck, and rnn_demos.data), and its job folder (the job and the inputs of its checks);
+  nothing else of the host: no repository, no course directory, no gradebook, no other submission, no
+  reference, no expected value and no term seed;
+- mounts them at fixed paths of its own (/opt/rnn-grader/python, /opt/rnn-grader/site-N, /opt/course), so
+  a checkout, a venv or a Python under /tmp, a home folder or a path with spaces works the same;
 - writes only to a private /tmp and home (size-capped tmpfs, gone at the end) and to /out, a size-capped
   tmpfs the grader reads back as plain files;
-- limits: memory and process count (cgroup v1, else rlimits), open files, file size, CPU time, output;
-  a wall-clock limit for the whole submission;
+- limits: memory and process count (cgroup v2, v1, or rlimits: autograder.grading.limits), open files,
+  file size, CPU time per cell and per check (in the runner), a wall-clock backstop per submission;
 - ends with every process of the submission: the sandbox's pid namespace dies with its first process, so
   double-forked daemons die too; the cgroup is emptied as a second guard.
 
@@ -18,6 +22,7 @@ the host's mount table never changes for them.
 """
 import atexit
 import glob
+import io
 import itertools
 import json
 import os
@@ -33,11 +38,18 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .limits import limit_backend
+
 WORK_ROOT = Path("/run/rnn-grader")
-CGROUP_ROOT = Path("/sys/fs/cgroup")
 SANDBOX_HOME = "/home/student"
-RUNNER = "import sys; sys.path.insert(0, '/opt/course'); from autograder.grading.runner import main; main()"
-SERVER = "import sys; sys.path.insert(0, '/opt/course'); from autograder.grading.runner import serve; serve()"
+INSIDE_PYTHON, INSIDE_RUNTIME = "/opt/rnn-grader/python", "/opt/course"
+RUNNER = "from autograder.sandbox.runner import main; main()"
+SERVER = "from autograder.sandbox.forkserver import serve; serve()"
+# What the sandbox imports of the course: the sandbox package, a do-nothing visible-check module (the
+# notebooks' own check cells call it) and the data generators the notebooks' locked cells read.
+RUNTIME_PACKAGES = ("autograder/sandbox",)
+RUNTIME_MODULES = ("rnn_demos/data.py", "rnn_demos/text_data.py")
+SELFCHECK_STAND_IN = "autograder/sandbox/selfcheck_stand_in.py"
 _uids = itertools.count()
 
 
@@ -50,9 +62,9 @@ class Limits:
     tmp_mb: int = 256          # each of /tmp and home
     out_mb: int = 64           # everything the sandbox hands back
     output_kb: int = 64        # what the submission prints, kept for the log
-    cell_seconds: int = 60
-    check_seconds: int = 60
-    submission_seconds: int = 300
+    cell_seconds: int = 60     # CPU seconds per cell (a cell that waits: ten times that, wall clock)
+    check_seconds: int = 60    # CPU seconds per check, unless its spec asks for more
+    submission_seconds: int = 1200  # wall-clock backstop for the whole submission
 
     @classmethod
     def from_json(cls, data):
@@ -78,34 +90,69 @@ class SandboxUnavailable(RuntimeError):
     """bwrap is missing or cannot start here."""
 
 
-def check_sandbox():
-    """Raise SandboxUnavailable with the reason when no sandbox can start on this machine."""
+def check_sandbox(runtime_dir=None):
+    """Raise SandboxUnavailable naming what is wrong when no sandbox can grade here.
+
+    Starts a real fork server with this interpreter and the staged course code, and runs a tiny job in
+    it (a cell and a check), so a Python, a venv or a runtime the sandbox cannot reach fails here, once,
+    with the reason, instead of on every submission."""
     missing = [tool for tool in ("bwrap", "unshare", "setpriv", "prlimit") if shutil.which(tool) is None]
     if missing:
         raise SandboxUnavailable(f"missing {', '.join(missing)} (Debian: apt-get install bubblewrap util-linux)")
     if os.geteuid() != 0:
-        raise SandboxUnavailable("the grader must run as root to give each sandbox its own user id")
+        raise SandboxUnavailable("the grader must run as root to give each sandbox its own user id "
+                                 "(and to bind the Python installation read-only)")
     probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "setpriv",
                             "--reuid=65534", "--regid=65534", "--clear-groups", "bwrap", "--unshare-all",
                             "--ro-bind", "/usr", "/usr", *_system_links(), "/usr/bin/true"],
-                           capture_output=True, text=True, timeout=30)
+                           capture_output=True, text=True, timeout=60)
     if probe.returncode != 0:
         raise SandboxUnavailable(f"bwrap cannot start: {probe.stderr.strip()[:300]}")
+    staged = runtime_dir is None
+    runtime = ensure_runtime(runtime_dir or WORK_ROOT / f"runtime-check-{uuid.uuid4().hex}")
+    server = ForkServer(runtime, Limits(submission_seconds=180))
+    try:
+        job = {"cells": [{"grade_id": "probe", "kind": "locked",
+                          "source": "import torch\nfrom autograder.selfcheck import check\nanswer = lambda: 42"}],
+               "checks": [{"grade_id": "probe", "check_id": "probe.answer", "function": "answer",
+                           "refusals": [], "cpu_seconds": 30}],
+               "device": "cpu", "cell_seconds": 30}
+        from autograder.sandbox.observe import Call
+        from autograder.sandbox.wire import load_records, write_inputs
+        buffer = io.BytesIO()
+        write_inputs(buffer, {"probe": [(Call({}, no_arguments=True), False)]})
+        run = server.run(job, buffer.getvalue())
+        report = json.loads(run.files.get("report.json", b"null") or b"null")
+        failed = report and (report.get("cells") or [None])[0]
+        if failed:
+            raise SandboxUnavailable(f"the sandbox's Python cannot run the course: {failed['error']}")
+        if "probe.npz" not in run.files:
+            raise SandboxUnavailable("the sandbox ran but wrote no result "
+                                     f"(exit {run.exit_code}; {run.output.strip()[-300:]})")
+        _, records = load_records(run.files["probe.npz"])
+        if records[0][0].result != 42:
+            raise SandboxUnavailable("the sandbox's probe returned a wrong record")
+    except SandboxUnavailable as error:
+        raise SandboxUnavailable(f"{error} [Python {sys.executable}, site-packages {', '.join(_site_dirs())}]") \
+            from None
+    finally:
+        server.close()
+        if staged:
+            shutil.rmtree(runtime, ignore_errors=True)
+    return limit_backend().describe()
 
 
 _staging = threading.Lock()
 
 
 def ensure_runtime(destination):
-    """The course packages of this process staged at `destination` (once; a Dask worker on another
-    machine stages its own the first time a job names the folder)."""
-    import autograder
-    import rnn_demos
+    """The sandbox's code staged at `destination` (once; a Dask worker on another machine stages its own
+    the first time a job names the folder)."""
     destination = Path(destination)
     with _staging:
         if not (destination / "autograder").is_dir():
             staging = destination.with_name(destination.name + f".{os.getpid()}.tmp")
-            stage_runtime(staging, [Path(autograder.__file__).parent, Path(rnn_demos.__file__).parent])
+            stage_runtime(staging)
             try:
                 staging.rename(destination)
                 _staged.append(destination)
@@ -114,14 +161,25 @@ def ensure_runtime(destination):
     return destination
 
 
-def stage_runtime(destination, packages):
-    """Copy the course packages the runner imports (their .py files only) to a world-readable folder."""
+def stage_runtime(destination):
+    """Copy the code the sandbox imports (and nothing that knows an answer) to a world-readable folder."""
+    import autograder
+    repository = Path(autograder.__file__).resolve().parent.parent
     destination = Path(destination)
-    for package in packages:
-        package = Path(package)
-        for source in package.rglob("*.py"):
-            target = destination / package.name / source.relative_to(package)
-            target.parent.mkdir(parents=True, exist_ok=True)
+    files = {"autograder/__init__.py": None, "rnn_demos/__init__.py": None,
+             "autograder/selfcheck.py": repository / SELFCHECK_STAND_IN}
+    for package in RUNTIME_PACKAGES:
+        for source in sorted((repository / package).glob("*.py")):
+            files[str(source.relative_to(repository))] = source
+    for module in RUNTIME_MODULES:
+        if (repository / module).is_file():
+            files[module] = repository / module
+    for name, source in files.items():
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source is None:
+            target.write_text("")
+        else:
             shutil.copyfile(source, target)
     for path in [destination, *destination.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
@@ -129,14 +187,14 @@ def stage_runtime(destination, packages):
 
 
 class _Enclosure:
-    """What one sandbox needs on the host: a work folder, a user id, a size-capped /out, cgroups."""
+    """What one sandbox needs on the host: a work folder, a user id, a size-capped /out, a limit group."""
 
     def __init__(self, limits, unsafe=False):
         self.limits, self.unsafe = limits, unsafe
         self.work = WORK_ROOT / uuid.uuid4().hex
         self.uid = 100_000 + (os.getpid() % 1000) * 1000 + next(_uids) % 1000
         self.out = self.work / "out"
-        self.cgroups, self.mounted = [], False
+        self.group, self.mounted = None, False
         (self.work / "job").mkdir(parents=True)
         self.work.chmod(0o711)
         (self.work / "job").chmod(0o755)
@@ -146,7 +204,15 @@ class _Enclosure:
                             f"uid={self.uid},gid={self.uid},nosuid,nodev", "rnn-grader-out", str(self.out)],
                            check=True)
             self.mounted = True
-            self.cgroups = _make_cgroups(self.work.name, limits)
+            self.group = limit_backend().create(self.work.name, limits)
+
+    def put_inputs(self, job, inputs):
+        """Write the inputs of the job's checks where the sandbox reads them; the job names the file."""
+        name = f"inputs-{uuid.uuid4().hex}.npz"
+        path = self.work / "job" / name
+        path.write_bytes(inputs)
+        path.chmod(0o644)
+        return {**job, "inputs": str(path) if self.unsafe else f"/job/{name}"}, path
 
     def clear_out(self):
         for entry in os.scandir(self.out):
@@ -155,29 +221,38 @@ class _Enclosure:
             else:
                 os.unlink(entry.path)
 
+    def oom_kills(self):
+        return self.group.oom_kills() if self.group else 0
+
+    def join(self):
+        return self.group.join if self.group and self.group.folders else None
+
     def close(self):
-        _kill_cgroup(self.cgroups)
+        if self.group:
+            self.group.kill_all()
         if self.mounted:
             subprocess.run(["umount", "-l", str(self.out)], check=False)
-        for cgroup in self.cgroups:
-            _remove_cgroup(cgroup)
+        if self.group:
+            self.group.remove()
         shutil.rmtree(self.work, ignore_errors=True)
 
 
-def run_job(job, runtime_dir, limits=Limits(), unsafe=False):
-    """Run the runner on `job` (a JSON-able dict) in a fresh sandbox; returns a SandboxRun."""
+def run_job(job, inputs, runtime_dir, limits=Limits(), unsafe=False):
+    """Run the runner on `job` (a JSON-able dict) and `inputs` (npz bytes of autograder.sandbox.wire) in a
+    fresh sandbox; returns a SandboxRun."""
     enclosure = _Enclosure(limits, unsafe)
     try:
+        job, _ = enclosure.put_inputs(job, inputs)
         job_file = enclosure.work / "job" / "job.json"
         job_file.write_text(json.dumps(job))
         job_file.chmod(0o644)
         if unsafe:
-            command = [sys.executable, "-I", "-c", RUNNER.replace("/opt/course", str(runtime_dir)),
-                       str(job_file), str(enclosure.out)]
+            entry = f"import sys; sys.path.insert(0, {str(runtime_dir)!r}); {RUNNER}"
+            command = [sys.executable, "-I", "-c", entry, str(job_file), str(enclosure.out)]
         else:
             command = _sandbox_command(enclosure.work, enclosure.uid, runtime_dir, limits, RUNNER,
                                        ["/job/job.json", "/out"], gpu=job.get("device") == "cuda")
-        return _run(command, enclosure.cgroups, enclosure.out, limits)
+        return _run(command, enclosure, limits)
     finally:
         enclosure.close()
 
@@ -185,7 +260,7 @@ def run_job(job, runtime_dir, limits=Limits(), unsafe=False):
 _servers = threading.local()
 
 
-def run_in_server(job, runtime_dir, limits=Limits()):
+def run_in_server(job, inputs, runtime_dir, limits=Limits()):
     """Run `job` in this thread's fork server for (runtime_dir, limits, GPU), started on first use."""
     gpu = job.get("device") == "cuda"
     key = (str(runtime_dir), limits, gpu)
@@ -194,7 +269,7 @@ def run_in_server(job, runtime_dir, limits=Limits()):
         server = ForkServer(runtime_dir, limits, gpu)
         _servers.by_key = {**getattr(_servers, "by_key", {}), key: server}
         _all_servers.append(server)
-    return server.run(job)
+    return server.run(job, inputs)
 
 
 def close_servers():
@@ -211,7 +286,7 @@ atexit.register(close_servers)
 
 
 class ForkServer:
-    """A sandbox that imported torch and the course once and forks an isolated child per job.
+    """A sandbox that imported torch and the sandbox package once and forks an isolated child per job.
 
     Each job still starts clean: the child gets new user, mount, pid and IPC namespaces, fresh /tmp,
     home and /dev/shm, and /out is emptied before each job. A job that runs past its time, goes over
@@ -222,11 +297,12 @@ class ForkServer:
         self.runtime_dir, self.limits, self.gpu = runtime_dir, limits, gpu
         self.enclosure = self.process = self.replies = None
 
-    def run(self, job):
+    def run(self, job, inputs):
         if self.process is None or self.process.poll() is not None:
             self._start()
         self.enclosure.clear_out()
-        oom_before = _oom_kills(self.enclosure.cgroups)
+        job, inputs_file = self.enclosure.put_inputs(job, inputs)
+        oom_before = self.enclosure.oom_kills()
         start = time.perf_counter()
         job = {**job, "tmp_mb": self.limits.tmp_mb, "home": SANDBOX_HOME,
                "cpu_seconds": self.limits.submission_seconds + 30}
@@ -238,7 +314,7 @@ class ForkServer:
         except (BrokenPipeError, OSError):
             pass
         seconds = time.perf_counter() - start
-        out_of_memory = _oom_kills(self.enclosure.cgroups) > oom_before
+        out_of_memory = self.enclosure.oom_kills() > oom_before
         run = SandboxRun(exit_code=None, seconds=seconds, timed_out=reply is None and not out_of_memory
                          and self.process.poll() is None, out_of_memory=out_of_memory)
         status = _wait_status(reply)
@@ -246,8 +322,9 @@ class ForkServer:
             run.exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
         else:
             self.close()  # timed out or broken: everything it ran dies with it
-        run.files, run.problems = read_out_files(self.enclosure.out if self.enclosure else None,
-                                                 self.limits.out_mb << 20) if self.enclosure else ({}, [])
+        if self.enclosure:
+            inputs_file.unlink(missing_ok=True)
+            run.files, run.problems = read_out_files(self.enclosure.out, self.limits.out_mb << 20)
         output = run.files.pop("output.txt", b"")
         run.output = output[:self.limits.output_kb << 10].decode("utf-8", "replace")
         run.output_truncated = len(output) > self.limits.output_kb << 10
@@ -262,12 +339,13 @@ class ForkServer:
         self.log = open(self.enclosure.work / "server.log", "wb")
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=self.log,
                                         stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(write_end,),
-                                        preexec_fn=_join_cgroups(self.enclosure.cgroups))
+                                        preexec_fn=self.enclosure.join())
         os.close(write_end)
         self.replies = os.fdopen(read_end, "rb")
-        if self._reply(120) != "ready":
+        if self._reply(180) != "ready":
+            log = (self.enclosure.work / "server.log").read_bytes()[-600:].decode("utf-8", "replace").strip()
             self.close()
-            raise SandboxUnavailable("the fork server did not start")
+            raise SandboxUnavailable(f"the fork server did not start: {log or 'no output'}")
 
     def _reply(self, seconds):
         ready, _, _ = select.select([self.replies], [], [], seconds)
@@ -311,77 +389,112 @@ def _system_links():
     return args
 
 
+def _site_dirs():
+    """The site-packages (or dist-packages) folders of this interpreter, the venv's first."""
+    return [p for p in sys.path if p.rstrip("/").endswith(("site-packages", "dist-packages")) and Path(p).is_dir()]
+
+
+def _interpreter():
+    """(the real Python executable, its installation prefix)."""
+    executable = Path(os.path.realpath(sys.executable))
+    return executable, Path(sys.base_prefix).resolve()
+
+
+def _layout():
+    """{name: (host path, path inside)} of what the sandbox binds read-only, and the interpreter inside.
+
+    Everything lands under fixed paths of its own, never under /tmp or the sandbox's home, so a host
+    path under /tmp, a home folder or with spaces cannot be hidden by the sandbox's private /tmp."""
+    executable, prefix = _interpreter()
+    binds = {}
+    if prefix.parts[:2] == ("/", "usr"):
+        inside_python = prefix            # a system Python: /usr is bound as it is
+    else:
+        inside_python = Path(INSIDE_PYTHON)
+        binds["python"] = (prefix, inside_python)
+    try:
+        inside_executable = inside_python / executable.relative_to(prefix)
+    except ValueError:  # an executable outside its prefix: bind it beside
+        binds["executable"] = (executable, Path("/opt/rnn-grader/bin") / executable.name)
+        inside_executable = binds["executable"][1]
+    sites = []
+    for k, site in enumerate(_site_dirs()):
+        site = Path(site).resolve()
+        if site.parts[:2] == ("/", "usr"):
+            sites.append(str(site))
+        elif prefix in site.parents:
+            sites.append(str(inside_python / site.relative_to(prefix)))
+        else:
+            binds[f"site-{k}"] = (site, Path(f"/opt/rnn-grader/site-{k}"))
+            sites.append(binds[f"site-{k}"][1].as_posix())
+    return binds, inside_executable, inside_python, sites
+
+
+def _entry_code(entry, sites):
+    """The -c code the sandbox's interpreter runs: the site folders (with their .pth files) and the
+    runtime on the path, then `entry`."""
+    return (f"import site, sys; [site.addsitedir(p) for p in {sites!r}]; sys.path.insert(0, {INSIDE_RUNTIME!r}); "
+            + entry)
+
+
+def _gpu_nodes():
+    """The NVIDIA device nodes to bind (creating /dev/nvidia-uvm when the driver has it but udev did not)."""
+    uvm = Path("/dev/nvidia-uvm")
+    if not uvm.exists() and Path("/dev/nvidiactl").exists():
+        majors = dict(reversed(line.split(None, 1)) for line in Path("/proc/devices").read_text().splitlines()
+                      if line.strip() and line.split(None, 1)[0].isdigit())
+        if "nvidia-uvm" in majors:
+            for minor, name in ((0, "nvidia-uvm"), (1, "nvidia-uvm-tools")):
+                subprocess.run(["mknod", "-m", "666", f"/dev/{name}", "c", majors["nvidia-uvm"], str(minor)],
+                               check=False)
+    return sorted(glob.glob("/dev/nvidia*"))
+
+
 def _sandbox_command(work, uid, runtime_dir, limits, entry, args, read_only_root=False, gpu=False):
-    python_home, venv = Path(sys.base_prefix), Path(sys.prefix)
-    binds = work / "binds"
-    (binds).mkdir()
+    binds_dir = work / "binds"
+    binds_dir.mkdir()
+    layout, inside_executable, inside_python, sites = _layout()
+    layout = {**layout, "runtime": (Path(runtime_dir), Path(INSIDE_RUNTIME))}
     # What the sandbox user could not reach (e.g. under /root) is bound to binds/ first, in a private
-    # mount namespace (as root), then bound read-only into the sandbox at its own path.
-    reachable = {"python": python_home, "runtime": Path(runtime_dir)}
-    if venv != python_home:
-        reachable["venv"] = venv
-    inside = {"python": str(python_home), "venv": str(venv), "runtime": "/opt/course"}
+    # mount namespace (as root), then bound read-only into the sandbox at its fixed path.
     bwrap = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-             "--hostname", "sandbox", "--ro-bind", "/usr", "/usr", *_system_links()]
-    for name in reachable:
-        bwrap += ["--ro-bind", f"{binds}/{name}", inside[name]]
+             "--hostname", "sandbox", "--ro-bind", "/usr", "/usr", *_system_links(),
+             "--proc", "/proc", "--dev", "/dev",
+             "--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp",
+             "--size", str(limits.tmp_mb << 20), "--tmpfs", SANDBOX_HOME]
+    for name, (_, inside) in layout.items():
+        bwrap += ["--ro-bind", f"{binds_dir}/{name}", str(inside)]
     bwrap += ["--ro-bind", str(work / "job"), "/job", "--bind", str(work / "out"), "/out",
-              "--proc", "/proc", "--dev", "/dev",
-              "--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp",
-              "--size", str(limits.tmp_mb << 20), "--tmpfs", SANDBOX_HOME,
               "--clearenv", "--setenv", "HOME", SANDBOX_HOME, "--setenv", "PATH", "/usr/bin:/bin",
               "--setenv", "MPLCONFIGDIR", "/tmp/matplotlib", "--setenv", "OMP_NUM_THREADS", "1",
-              "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--chdir", SANDBOX_HOME]
-    if gpu:  # the NVIDIA device nodes; the driver's libraries are under /usr already
-        for device in sorted(glob.glob("/dev/nvidia*")):
+              "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "LD_LIBRARY_PATH", f"{inside_python}/lib",
+              "--chdir", SANDBOX_HOME]
+    if gpu:  # the NVIDIA device nodes (the driver's libraries are under /usr already), the GPUs this job may use
+        for device in _gpu_nodes():
             bwrap += ["--dev-bind", device, device]
+        if os.environ.get("CUDA_VISIBLE_DEVICES") is not None:
+            bwrap += ["--setenv", "CUDA_VISIBLE_DEVICES", os.environ["CUDA_VISIBLE_DEVICES"]]
     if read_only_root:  # last: every mount point above is made by now; children get fresh writable ones
         bwrap += ["--remount-ro", "/dev", "--remount-ro", "/"]
+    backend = limit_backend()
     limit = ["prlimit", f"--nofile={limits.open_files}", f"--fsize={limits.file_size_mb << 20}",
              f"--cpu={limits.submission_seconds + 30}", "--core=0"]
-    if not (CGROUP_ROOT / "pids").is_dir():
-        limit.append(f"--nproc={limits.processes}")
+    if backend.name == "rlimits":
+        limit += [f"--nproc={limits.processes}", f"--data={(limits.memory_mb + (1 << 10) * gpu) << 20}"]
     drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all"]
-    inner = [*limit, "--", *drop, *bwrap, str(venv / "bin" / "python"), "-I", "-c", entry, *args]
-    script = [f"mount -t tmpfs -o size=1m,mode=0755 rnn-grader-binds {binds}"]
-    for name, source in reachable.items():
-        script += [f"mkdir {binds}/{name}", f"mount --bind -o ro {shlex.quote(str(source))} {binds}/{name}"]
+    inner = [*limit, "--", *drop, *bwrap, str(inside_executable), "-I", "-S", "-c", _entry_code(entry, sites), *args]
+    script = [f"mount -t tmpfs -o size=1m,mode=0755 rnn-grader-binds {binds_dir}"]
+    for name, (source, _) in layout.items():
+        kind = "touch" if source.is_file() else "mkdir"
+        script += [f"{kind} {binds_dir}/{name}", f"mount --bind -o ro {shlex.quote(str(source))} {binds_dir}/{name}"]
     script.append("exec " + " ".join(shlex.quote(part) for part in inner))
     return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", " && ".join(script)]
 
 
-def _make_cgroups(name, limits):
-    """Per-job memory and pids cgroups (v1), or [] when the controllers cannot be written here."""
-    made = []
-    settings = {"memory": {"memory.limit_in_bytes": limits.memory_mb << 20, "memory.swappiness": 0},
-                "pids": {"pids.max": limits.processes}}
-    for controller, values in settings.items():
-        folder = CGROUP_ROOT / controller / "rnn-grader" / name
-        try:
-            folder.mkdir(parents=True)
-            for key, value in values.items():
-                (folder / key).write_text(str(value))
-            memsw = folder / "memory.memsw.limit_in_bytes"
-            if memsw.exists():
-                memsw.write_text(str(limits.memory_mb << 20))
-            made.append(folder)
-        except OSError:
-            _remove_cgroup(folder)
-    return made
-
-
-def _join_cgroups(cgroups):
-    def join():
-        for folder in cgroups:
-            (folder / "cgroup.procs").write_text(str(os.getpid()))
-    return join
-
-
-def _run(command, cgroups, out, limits):
+def _run(command, enclosure, limits):
     start = time.perf_counter()
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, start_new_session=True,
-                               preexec_fn=_join_cgroups(cgroups) if cgroups else None)
+                               stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=enclosure.join())
     captured = _OutputCap(process.stdout, limits.output_kb << 10)
     timed_out = False
     try:
@@ -391,12 +504,13 @@ def _run(command, cgroups, out, limits):
         _kill_group(process)
         process.wait()
     _kill_group(process)
-    _kill_cgroup(cgroups)
+    if enclosure.group:
+        enclosure.group.kill_all()
     captured.join()
     run = SandboxRun(exit_code=process.returncode, seconds=time.perf_counter() - start, timed_out=timed_out,
-                     out_of_memory=_oom_kills(cgroups) > 0, output=captured.text(),
+                     out_of_memory=enclosure.oom_kills() > 0, output=captured.text(),
                      output_truncated=captured.dropped > 0)
-    run.files, run.problems = read_out_files(out, limits.out_mb << 20)
+    run.files, run.problems = read_out_files(enclosure.out, limits.out_mb << 20)
     return run
 
 
@@ -405,47 +519,6 @@ def _kill_group(process):
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-
-
-def _kill_cgroup(cgroups):
-    """SIGKILL every process left in the job's cgroups until none is left."""
-    for folder in cgroups:
-        procs = folder / "cgroup.procs"
-        for _ in range(100):
-            try:
-                pids = [int(p) for p in procs.read_text().split()]
-            except OSError:
-                break
-            if not pids:
-                break
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.01)
-
-
-def _remove_cgroup(folder):
-    for _ in range(50):
-        try:
-            folder.rmdir()
-            return
-        except FileNotFoundError:
-            return
-        except OSError:
-            time.sleep(0.02)
-
-
-def _oom_kills(cgroups):
-    """How many processes the memory cgroup has killed so far."""
-    kills = 0
-    for folder in cgroups:
-        control = folder / "memory.oom_control"
-        if control.exists():
-            fields = dict(line.split() for line in control.read_text().splitlines() if len(line.split()) == 2)
-            kills += int(fields.get("oom_kill", 0))
-    return kills
 
 
 def read_out_files(out, max_total):

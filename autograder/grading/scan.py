@@ -1,7 +1,7 @@
 """A static scan of the student's cells: flag code that could evade the in-sandbox refusal of framework
 kernels or reach outside its own computation.
 
-The refusal (autograder.forbidden) runs in the student's own process, so code there can undo it; this
+The refusal (autograder.sandbox.forbidden) runs in the student's own process, so code there can undo it; this
 scan reads the cells as text, outside the sandbox, and names what a person should look at. It allows
 what the exercises need (torch, numpy, math and a few standard modules, the public self-checks) and
 flags the rest: other imports, dynamic code and attribute access (`eval`, `getattr`, `__import__`),

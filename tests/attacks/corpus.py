@@ -333,7 +333,7 @@ def _patch_checks():
                 except Exception:
                     pass
     for module_name in ("autograder.hidden", "autograder.selfcheck", "autograder.checks", "autograder.assess",
-                        "autograder.outcome", "autograder.compare", "autograder.grading"):
+                        "autograder.checks.judge", "autograder.checks.compare", "autograder.grading"):
         fake = types.ModuleType(module_name)
         for name in _VERDICT_NAMES:
             setattr(fake, name, _always_pass)
@@ -409,7 +409,7 @@ def _loosen(value):
 
 def _patch_tolerances():
     try:
-        import autograder.tolerances  # noqa: F401  (present in the old in-kernel grader)
+        import autograder.checks.tolerances  # noqa: F401  (present in the old in-kernel grader)
     except Exception:
         pass
     for module_name, module in list(sys.modules.items()):
@@ -1132,7 +1132,7 @@ COURSE_REFERENCES = r'''
 import importlib, threading
 import torch
 
-_references = dict(vars(importlib.import_module("autograder.references")))
+_references = dict(vars(importlib.import_module("autograder.checks.references")))
 _forwards = {cls: cls.forward for cls in (torch.nn.LSTMCell, torch.nn.LSTM, torch.nn.RNNBase)}
 
 
@@ -1148,7 +1148,7 @@ def _unguarded(name, *args, **kwargs):
 
 UNDO_ATTACKS += [
     _attack("refusal_course_references", "undo-refusal",
-            "Captures the course's reference kernels (autograder.references) and torch.nn's recurrent forwards "
+            "Captures the course's reference kernels (autograder.checks.references) and torch.nn's recurrent forwards "
             "when the cell runs; at call time restores the forwards the refusal patched and calls the captured "
             "references in a thread, out of reach of the thread-local mode.",
             {"cell_update": COURSE_REFERENCES + "\n\n\n" + _lstm_function("cell_update", "return _unguarded('cell_update', c, f, i, g)"),
@@ -1181,7 +1181,7 @@ _ANSWERS = {}
 
 def _precompute():
     try:
-        from autograder import cases, specs
+        from autograder.checks import cases, specs
     except Exception as error:
         print("PWNED-NAME: no hidden cases here:", error)
         return
@@ -1483,15 +1483,15 @@ import inspect, json, os, sys
 
 def _hidden():
     parts = []
-    for name in ("autograder.cases", "autograder.tolerances", "autograder.hidden", "autograder.specs",
-                 "autograder.references", "autograder.grading"):
+    for name in ("autograder.checks.cases", "autograder.checks.tolerances", "autograder.hidden", "autograder.checks.specs",
+                 "autograder.checks.references", "autograder.grading"):
         try:
             module = __import__(name, fromlist=["_"])
             parts.append(f"== {name} ({module.__file__})\n{inspect.getsource(module)[:20000]}")
         except Exception as error:
             parts.append(f"== {name}: {error!r}")
     try:
-        from autograder import cases
+        from autograder.checks import cases
         for check_id in ("lstm.forget_gate", "lstm.lstm_forward"):
             parts.append(repr(cases.hidden_cases(check_id, "cpu")))
     except Exception as error:
@@ -2966,7 +2966,7 @@ def _test_code():
         parts.append(repr(error))
     for path in glob.glob(os.path.join(os.getcwd(), "**", "*"), recursive=True)[:200]:
         parts.append(f"== {path}\n{_read(path, 20000)}")
-    for name in ("autograder.hidden", "autograder.cases", "autograder.grading"):
+    for name in ("autograder.hidden", "autograder.checks.cases", "autograder.grading"):
         try:
             parts.append(inspect.getsource(__import__(name, fromlist=["_"]))[:20000])
         except Exception as error:

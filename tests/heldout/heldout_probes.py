@@ -1,7 +1,7 @@
 """Evidence, independent of the autograder, that every held-out entry really is wrong.
 
 The oracle is the notebooks' own solutions (the answer cells of solutions/<a>/<a>.ipynb, executed here).
-A probe is one set of inputs: the checks' inputs (autograder.specs builds them from a Case) over sizes
+A probe is one set of inputs: the checks' inputs (autograder.checks.specs builds them from a Case) over sizes
 and options chosen to reach the edges of each contract (batch of 1, one step, steps == batch,
 input == hidden, every option value the texts mention and invalid ones, norms on both sides of each
 clipping threshold), plus a few hand-made inputs (a state seen only at the end of a chain, a chain of
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from autograder.specs import SPECS, Case
+from autograder.checks.specs import SPECS, Case
 
 SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
 SIZES = (

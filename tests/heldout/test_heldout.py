@@ -23,9 +23,9 @@ import torch
 
 import reference_solutions as right
 import reference_solutions_new_parts as right_new
-from autograder.checks import run_check
+from autograder.assess import run_check
 from autograder.selfcheck import check
-from autograder.specs import SPECS, Case
+from autograder.checks.specs import SPECS, Case
 from heldout_probes import first_difference
 from wrong_implementations import HELD_OUT
 

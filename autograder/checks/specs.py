@@ -1,9 +1,24 @@
-"""What each check calls and what it expects: inputs built from a case, the reference, the output layout.
+"""The registry of checks: what each check calls, on which inputs, and what it expects.
 
 A `Case` fixes sizes, seed, dtype, device and options; `Spec.make_inputs(case)` builds the arguments
 (random values from the case's seed, made on the CPU in float64 and then cast, so every device sees the
-same numbers); `Spec.reference(**inputs)` gives the right answer. The visible self-checks use one small
-public case per spec; the hidden checks (autograder.cases) use their own.
+same numbers); `Spec.reference(**inputs)` gives the right answer. The visible self-checks use small
+public cases (autograder.selfcheck), the hidden checks their own (autograder.checks.cases).
+
+The registry: every spec module builds `Spec`s and calls `register(*specs)`; a spec carries what the
+case generators need to know about its check:
+- `hidden_options` / `visible_options`: the option dicts its hidden / visible cases run with;
+- `loops_over_time`: the function loops over time or over a series (it also gets the long sequences);
+- `dtype_free`: its answer does not depend on a dtype (one dtype only);
+- `refusals`: what the sandbox refuses while it runs (autograder.sandbox.forbidden: "recurrent_kernels",
+  "autograd", "clip_grad_norm"); by default the recurrent kernels in the rnn, lstm and gru notebooks;
+- `cpu_seconds`: the CPU time its hidden check may use in the sandbox (None: the course's limit).
+Its contract (the rules the text states) goes to autograder.checks.contracts.CONTRACTS.
+
+Where it runs: the sandbox calls the student's function with `Spec.call_for(inputs)` (a plain
+autograder.sandbox.observe.Call: inputs by name, which go by keyword, or no arguments) and records what it
+returned; the judge turns that record into the value it compares with `Spec.derive(result, inputs)` (by
+default the record itself; the trained models compute their predictions there, outside the sandbox).
 """
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -11,8 +26,9 @@ from typing import Callable
 import torch
 from torch import nn
 
-from autograder.compare import OutputLayout
-from autograder import references as ref
+from autograder.checks import references as ref
+from autograder.checks.compare import OutputLayout
+from autograder.sandbox.observe import Call
 
 
 @dataclass(frozen=True)
@@ -51,14 +67,56 @@ class Spec:
     reference: Callable        # called with the same named arguments
     layout: OutputLayout
     keyword_options: tuple = ()  # argument names passed by keyword (options with defaults)
+    hidden_options: tuple = ({},)
+    visible_options: tuple = ({},)
+    loops_over_time: bool = False
+    dtype_free: bool = False
+    refusals: tuple | None = None  # None: the default of its notebook (see default_refusals)
+    cpu_seconds: int | None = None
+
+    def call_for(self, inputs):
+        """How the sandbox calls the function on these inputs."""
+        return Call(dict(inputs), tuple(k for k in inputs if k in self.keyword_options))
 
     def call(self, fn, inputs):
-        positional = [v for k, v in inputs.items() if k not in self.keyword_options]
-        keywords = {k: v for k, v in inputs.items() if k in self.keyword_options}
-        return fn(*positional, **keywords)
+        """Call `fn` on `inputs` here, as the sandbox would (for tests and probes in this process)."""
+        return self.call_for(inputs).run(fn)
+
+    def derive(self, result, inputs):
+        """The value judged, from the record of what the function returned (a snapshot); ValueError or
+        TypeError with a message for the student when it cannot be judged."""
+        return result
 
     def expected(self, inputs):
         return self.reference(**inputs)
+
+
+def assignment_of(check_id):
+    return check_id.split(".")[0]
+
+
+def function_name(check_id):
+    return check_id.split(".")[1]
+
+
+KERNEL_FREE_ASSIGNMENTS = ("rnn", "lstm", "gru")
+
+
+def default_refusals(check_id):
+    return ("recurrent_kernels",) if assignment_of(check_id) in KERNEL_FREE_ASSIGNMENTS else ()
+
+
+SPECS = {}
+
+
+def register(*specs):
+    """Add specs to the registry (their refusals filled in with their notebook's default)."""
+    for spec in specs:
+        if spec.check_id in SPECS:
+            raise ValueError(f"check {spec.check_id} registered twice")
+        if spec.refusals is None:
+            spec = replace(spec, refusals=default_refusals(spec.check_id))
+        SPECS[spec.check_id] = spec
 
 
 class Draw:
@@ -300,28 +358,58 @@ def _sequence_layout(names):
     return OutputLayout(names, {"output": ("time", "batch", "hidden"), "h_n": BH, "c_n": BH})
 
 
-SPECS = {spec.check_id: spec for spec in [
+BATCH_FIRST_OPTIONS = ({"batch_first": False}, {"batch_first": True})
+
+register(
     Spec("sequence_models.ar_design_matrix", _ar_series_inputs, ref.ar_design_matrix,
-         OutputLayout(("X", "y"), {"X": ("row", "lag"), "y": ("row",)})),
-    Spec("sequence_models.fit_ar", _ar_process_inputs, ref.fit_ar, OutputLayout(("w", "b"), {"w": ("lag",)})),
+         OutputLayout(("X", "y"), {"X": ("row", "lag"), "y": ("row",)}),
+         hidden_options=({"tau": 1}, {"tau": 2}, {"tau": "steps-1"}),
+         visible_options=({"tau": 3}, {"tau": 1}, {"tau": 0}, {"tau": 4}), loops_over_time=True),
+    Spec("sequence_models.fit_ar", _ar_process_inputs, ref.fit_ar, OutputLayout(("w", "b"), {"w": ("lag",)}),
+         hidden_options=({"tau": 1}, {"tau": 3})),
     Spec("sequence_models.predict_ahead", _predict_inputs, ref.predict_ahead,
-         OutputLayout("predictions", {"predictions": ("step",)})),
+         OutputLayout("predictions", {"predictions": ("step",)}),
+         hidden_options=({"tau": 3, "k": 6}, {"tau": 1, "k": 1}, {"tau": "steps", "k": 4}),
+         visible_options=({"tau": 3, "k": 4},), loops_over_time=True),
     Spec("sequence_models.transition_matrix", _transition_inputs, ref.transition_matrix,
-         OutputLayout("P", {"P": ("from_state", "to_state")})),
+         OutputLayout("P", {"P": ("from_state", "to_state")}),
+         hidden_options=({"n_states": 4}, {"n_states": 7}, {"n_states": 12, "length": 120},
+                         {"n_states": 5, "length": 2}, {"n_states": 6, "unseen_highest": 2}),
+         visible_options=({}, {"n_states": 7, "length": 40}, {"n_states": 6, "unseen_highest": 2}),
+         loops_over_time=True, dtype_free=True),
     Spec("sequence_models.markov_log_likelihood", _markov_inputs, ref.markov_log_likelihood,
-         OutputLayout("log_likelihood")),
+         OutputLayout("log_likelihood"),
+         hidden_options=({"n_states": 3}, {"n_states": 5, "length": 1}, {"n_states": 4, "length": 2},
+                         {"n_states": 4, "length": 1200},  # a product of probabilities would underflow
+                         {"n_states": 4, "impossible": True}),  # log(0) = -inf
+         visible_options=({}, {"length": 1}, {"impossible": True}), loops_over_time=True),
     Spec("sequence_models.latent_update", _latent_inputs, ref.latent_update,
          OutputLayout("h_next", {"h_next": BH})),
     Spec("rnn.rnn_cell", _rnn_cell_inputs, ref.rnn_cell, OutputLayout("h_next", {"h_next": BH}),
-         keyword_options=("nonlinearity",)),
+         keyword_options=("nonlinearity",),
+         hidden_options=({"nonlinearity": "tanh"}, {"nonlinearity": "relu"}),
+         visible_options=({"nonlinearity": "tanh"}, {"nonlinearity": "relu"})),
     Spec("rnn.rnn_forward", _sequence_inputs(1), ref.rnn_forward, _sequence_layout(("output", "h_n")),
-         keyword_options=("batch_first",)),
+         keyword_options=("batch_first",), hidden_options=BATCH_FIRST_OPTIONS, visible_options=BATCH_FIRST_OPTIONS,
+         loops_over_time=True),
     Spec("rnn.rnn_bptt", _bptt_inputs, ref.rnn_bptt,
          OutputLayout(("grad_weight_ih", "grad_weight_hh", "grad_bias_ih", "grad_bias_hh", "grad_h0"),
-                      {"grad_h0": BH}), ),
+                      {"grad_h0": BH}), loops_over_time=True, refusals=("recurrent_kernels", "autograd")),
     Spec("rnn.hidden_gradient_norms", _gradient_norm_inputs, ref.hidden_gradient_norms,
-         OutputLayout("norms", {"norms": ("t",)})),
-    Spec("rnn.clip_grad_norm", _clip_inputs, ref.clip_grad_norm, OutputLayout(("clipped[]", "total_norm"))),
+         OutputLayout("norms", {"norms": ("t",)}), loops_over_time=True,
+         refusals=("recurrent_kernels", "autograd")),
+    Spec("rnn.clip_grad_norm", _clip_inputs, ref.clip_grad_norm, OutputLayout(("clipped[]", "total_norm")),
+         hidden_options=(
+             {"total_norm": 3.0, "max_norm": 1.0},     # clipped
+             {"total_norm": 0.5, "max_norm": 1.0},     # left alone
+             {"total_norm": 5.0, "max_norm": 10.0},    # sqrt(max_norm) < total < max_norm: left alone
+             {"total_norm": 0.4, "max_norm": 0.25},    # max_norm < total < sqrt(max_norm): clipped
+             {"total_norm": 2.0, "max_norm": 2.0},     # exactly at max_norm: scaled by 2 / (2 + 1e-6)
+             {"max_norm": 1000.0, "n_tensors": 1},     # one tensor, far below
+         ),
+         visible_options=({"max_norm": 1.0}, {"max_norm": 100.0}, {"total_norm": 5.0, "max_norm": 10.0},
+                          {"total_norm": 0.4, "max_norm": 0.25}),
+         refusals=("recurrent_kernels", "clip_grad_norm")),
     _gate_spec("lstm.forget_gate", 4, "f", LSTM_BLOCK["f"], torch.sigmoid),
     _gate_spec("lstm.input_gate", 4, "i", LSTM_BLOCK["i"], torch.sigmoid),
     _gate_spec("lstm.candidate", 4, "g", LSTM_BLOCK["g"], torch.tanh),
@@ -331,9 +419,10 @@ SPECS = {spec.check_id: spec for spec in [
     Spec("lstm.lstm_cell", _lstm_cell_inputs, ref.lstm_cell, OutputLayout(("h_next", "c_next"),
                                                                           {"h_next": BH, "c_next": BH})),
     Spec("lstm.lstm_forward", _sequence_inputs(4, with_cell_state=True), ref.lstm_forward,
-         _sequence_layout(("output", ("h_n", "c_n"))), keyword_options=("batch_first",)),
+         _sequence_layout(("output", ("h_n", "c_n"))), keyword_options=("batch_first",),
+         hidden_options=BATCH_FIRST_OPTIONS, visible_options=BATCH_FIRST_OPTIONS, loops_over_time=True),
     Spec("lstm.lstm_param_count", _sizes_inputs, lambda **s: ref.parameter_count(nn.LSTM, **s),
-         OutputLayout("count")),
+         OutputLayout("count"), dtype_free=True),
     _gate_spec("gru.reset_gate", 3, "r", GRU_BLOCK["r"], torch.sigmoid),
     _gate_spec("gru.update_gate", 3, "z", GRU_BLOCK["z"], torch.sigmoid),
     Spec("gru.gru_candidate", _gru_candidate_inputs, ref.gru_candidate, OutputLayout("n", {"n": BH})),
@@ -341,12 +430,13 @@ SPECS = {spec.check_id: spec for spec in [
          OutputLayout("h_next", {"h_next": BH})),
     Spec("gru.gru_cell", _gru_cell_inputs, ref.gru_cell, OutputLayout("h_next", {"h_next": BH})),
     Spec("gru.gru_forward", _sequence_inputs(3), ref.gru_forward, _sequence_layout(("output", "h_n")),
-         keyword_options=("batch_first",)),
+         keyword_options=("batch_first",), hidden_options=BATCH_FIRST_OPTIONS, visible_options=BATCH_FIRST_OPTIONS,
+         loops_over_time=True),
     Spec("gru.parameter_counts", _sizes_inputs,
          lambda **s: {name: ref.parameter_count(cls, **s)
                       for name, cls in (("rnn", nn.RNN), ("gru", nn.GRU), ("lstm", nn.LSTM))},
-         OutputLayout("counts")),
-]}
+         OutputLayout("counts"), dtype_free=True),
+)
 
 
 def sequence_axes(inputs):
@@ -361,16 +451,8 @@ def layout_for(spec, inputs):
     return replace(spec.layout, axes={**spec.layout.axes, "output": sequence_axes(inputs)})
 
 
-def assignment_of(check_id):
-    return check_id.split(".")[0]
-
-
-def function_name(check_id):
-    return check_id.split(".")[1]
-
-
 # The parts that ask for more than transcription: backward passes by hand, answers to questions, a trained
 # model. Each module builds on the helpers above and adds its specs to SPECS when imported.
-import autograder.specs_backward  # noqa: E402,F401
-import autograder.specs_questions  # noqa: E402,F401
-import autograder.specs_training  # noqa: E402,F401
+import autograder.checks.specs_backward  # noqa: E402,F401
+import autograder.checks.specs_questions  # noqa: E402,F401
+import autograder.checks.specs_training  # noqa: E402,F401

@@ -2,7 +2,7 @@
 
 For each check a catalogue of known mistakes: a hint and a function that computes what a solution with
 that mistake would return on the same inputs. They are tried first, then the generic transformations
-of autograder.explain; a hint is given only when it reproduces the student's output on every case.
+of autograder.hints.explain; a hint is given only when it reproduces the student's output on every case.
 Exceptions are matched on their message.
 """
 import itertools
@@ -11,11 +11,11 @@ from typing import Callable
 
 import torch
 
-from autograder import mistaken_kernels as wk
-from autograder.compare import compare
-from autograder.contracts import contract_for
-from autograder.explain import CaseView, Hypothesis, exception_views_hint, likely_mistake, locate
-from autograder.specs import layout_for
+from autograder.hints import mistaken_kernels as wk
+from autograder.checks.compare import compare
+from autograder.checks.contracts import contract_for
+from autograder.hints.explain import CaseView, Hypothesis, exception_views_hint, likely_mistake, locate
+from autograder.checks.specs import layout_for
 
 LSTM_GATE_NAMES, GRU_GATE_NAMES = "ifgo", "rzn"
 
@@ -27,7 +27,7 @@ class Mistake:
 
 
 def diagnose(spec, views):
-    """(where, hint) for a failed check, from all its cases (autograder.explain.CaseView).
+    """(where, hint) for a failed check, from all its cases (autograder.hints.explain.CaseView).
 
     `where`: lines saying where the output is wrong; `hint`: the likely mistake, named only when one
     explanation reproduces the student's output on every case (None otherwise).

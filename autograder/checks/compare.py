@@ -12,20 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-
-@dataclass(frozen=True)
-class TensorSnapshot:
-    dtype: str
-    device: str
-    shape: tuple
-    values: np.ndarray
-
-
-@dataclass(frozen=True)
-class OtherSnapshot:
-    """Anything that is not a tensor, number, tuple, list or dict: only its type name is kept."""
-
-    type_name: str
+from autograder.sandbox.snapshots import OtherSnapshot, ScalarSnapshot, TensorSnapshot
 
 
 @dataclass(frozen=True)
@@ -49,31 +36,13 @@ class OutputLayout:
     free_dtype: tuple = ()  # leaves whose dtype only has to be floating (their input is an int tensor)
 
 
-def snapshot(value):
-    """A plain, picklable-free record of `value` (tensors become numpy arrays on the CPU)."""
-    if isinstance(value, torch.Tensor):
-        if value.is_meta:  # no values to read; the device check reports it
-            values = np.full(tuple(value.shape), np.nan)
-        else:
-            values = value.detach().cpu()
-            values = values.numpy() if values.dtype != torch.bfloat16 else values.double().numpy()
-        return TensorSnapshot(str(value.dtype), value.device.type, tuple(value.shape), values)
-    if isinstance(value, (bool, int, float, str)) or value is None:
-        return value
-    if isinstance(value, tuple):
-        return tuple(snapshot(v) for v in value)
-    if isinstance(value, list):
-        return [snapshot(v) for v in value]
-    if isinstance(value, dict):
-        return {k: snapshot(v) for k, v in value.items()}
-    return OtherSnapshot(type(value).__name__)
-
-
 def kind_name(observed):
     if isinstance(observed, TensorSnapshot):
         return f"a tensor of shape {observed.shape}"
     if isinstance(observed, OtherSnapshot):
         return f"a {observed.type_name}"
+    if isinstance(observed, ScalarSnapshot):
+        return f"a {observed.type_name} {observed.value!r}"
     if isinstance(observed, tuple):
         return f"a tuple of {len(observed)}"
     if isinstance(observed, list):
@@ -151,7 +120,7 @@ def _compare(observed, expected, names, layout, tolerance, fixed_dtype):
     if isinstance(expected, int):
         if isinstance(observed, bool) or not isinstance(observed, int):
             return (f"`{names}` should be a Python int, got {kind_name(observed)}"
-                    + (" (int(...) converts it)" if isinstance(observed, (TensorSnapshot, OtherSnapshot, float))
+                    + (" (int(...) converts it)" if isinstance(observed, (TensorSnapshot, OtherSnapshot, ScalarSnapshot, float))
                        else ""))
         if observed != expected:
             return f"`{names}` is {observed}, expected {expected}"

@@ -1,20 +1,12 @@
 """The gradient a differentiable check compares: d/d(input) of a fixed weighted sum of the outputs.
 
-The same function runs on both sides: in collect, through the student's function (the result leaves as
-plain arrays), and in assess, through the reference. The weights of the sum ("cotangents") depend only
-on each output's position and shape, so both sides draw the same ones.
+The same functions run on both sides: in the sandbox through the student's function (the result leaves
+as plain arrays), and in the judge through the reference. The weights of the sum ("cotangents") depend
+only on each output's position and shape, so both sides draw the same ones; they are no answer.
 """
 import torch
 
 COTANGENT_SEED = 4242
-GRADIENT_MAX_STEPS = 6  # the long sequences check values only: their gradients would cost the most
-
-
-def gradient_checked(contract, case):
-    """Whether a case of a check compares gradients: differentiable checks, float64, short sequences.
-
-    Collect and assess both ask this, so a record without a gradient where one is due fails."""
-    return contract.differentiable and case.dtype == torch.float64 and case.steps <= GRADIENT_MAX_STEPS
 
 
 def floating_inputs(inputs):
@@ -73,12 +65,3 @@ def gradients(result, leaves):
         return {name: None for name in leaves}, detached
     grads = torch.autograd.grad(torch.stack(terms).sum(), list(leaves.values()), allow_unused=True)
     return dict(zip(leaves, grads)), detached
-
-
-def reference_gradients(spec, inputs):
-    """{input name: gradient} through the reference (zeros where the output does not depend on an input)."""
-    given, leaves = with_grad(inputs)
-    with torch.enable_grad():
-        grads, _ = gradients(spec.expected(given), leaves)
-    return {name: (torch.zeros_like(leaves[name]) if grad is None else grad.detach())
-            for name, grad in grads.items()}

@@ -11,8 +11,10 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from autograder.compare import OutputLayout, TensorSnapshot, kind_name
-from autograder.specs import SPECS, Spec, function_name
+from autograder.checks.compare import OutputLayout, kind_name
+from autograder.checks.specs import Spec, function_name, register
+from autograder.sandbox.observe import Call
+from autograder.sandbox.snapshots import ScalarSnapshot, TensorSnapshot
 
 
 def _no_inputs(case):
@@ -27,29 +29,32 @@ class AnswerSpec(Spec):
     tolerance: float = 1e-6
     explanation: str = ""
 
-    def call(self, fn, inputs):
+    def call_for(self, inputs):
+        return Call({}, no_arguments=True)
+
+    def derive(self, result, inputs):
+        """The choice's index, or the number as a 0-dim float64 tensor; ValueError/TypeError else."""
         name = function_name(self.check_id) + "()"
-        answer = fn()
         if self.choices:
-            if answer not in self.choices:
-                raise ValueError(f"{name} must return one of {', '.join(map(repr, self.choices))}; got {answer!r}")
-            return self.choices.index(answer)
-        if isinstance(answer, torch.Tensor) and answer.numel() == 1:
-            answer = answer.item()
-        if isinstance(answer, bool) or not isinstance(answer, (int, float, np.integer, np.floating)):
-            raise TypeError(f"{name} must return a number (int or float); got {type(answer).__name__}")
-        return torch.tensor(float(answer), dtype=torch.float64)
+            if type(result) is not str or result not in self.choices:
+                shown = repr(result) if type(result) in (str, int, float, bool) or result is None else kind_name(result)
+                raise ValueError(f"{name} must return one of {', '.join(map(repr, self.choices))}; got {shown}")
+            return self.choices.index(result)
+        if isinstance(result, TensorSnapshot) and result.values.size == 1:
+            result = result.values.reshape(()).item()
+        elif isinstance(result, ScalarSnapshot):
+            result = result.value
+        if type(result) not in (int, float):
+            raise TypeError(f"{name} must return a number (int or float); got {kind_name(result)}")
+        return torch.tensor(float(result), dtype=torch.float64)
 
     def judge_result(self, observed, expected, inputs):
-        """None when the answer is right; else a message that does not give the answer away."""
+        """None when the (derived) answer is right; else a message that does not give the answer away."""
         name = function_name(self.check_id)
         if self.choices:
             right = observed == expected
         else:
-            right = (isinstance(observed, TensorSnapshot) and observed.shape == ()
-                     and abs(float(observed.values) - float(expected)) <= self.tolerance)
-            if not isinstance(observed, TensorSnapshot):
-                return f"`{name}` should be a number, got {kind_name(observed)}"
+            right = abs(float(observed) - float(expected)) <= self.tolerance
         if right:
             return None
         within = f" (answers within {self.tolerance:g} count as right)" if not self.choices else ""
@@ -58,12 +63,13 @@ class AnswerSpec(Spec):
 
 def _choice(check_id, choices, right, explanation):
     return AnswerSpec(check_id, _no_inputs, lambda: choices.index(right), OutputLayout(function_name(check_id)),
-                      choices=choices, explanation=explanation)
+                      dtype_free=True, choices=choices, explanation=explanation)
 
 
 def _number(check_id, value, tolerance, explanation):
     return AnswerSpec(check_id, _no_inputs, lambda: torch.tensor(float(value()), dtype=torch.float64),
-                      OutputLayout(function_name(check_id)), tolerance=tolerance, explanation=explanation)
+                      OutputLayout(function_name(check_id)), dtype_free=True, tolerance=tolerance,
+                      explanation=explanation)
 
 
 # ----- the experiment of the rnn notebook -----
@@ -125,4 +131,4 @@ QUESTION_SPECS = [
             "GRU's version of the carousel (the LSTM keeps C_t for it, the GRU its only state)."),
 ]
 ANSWER_CHECK_IDS = tuple(spec.check_id for spec in QUESTION_SPECS)
-SPECS.update({spec.check_id: spec for spec in QUESTION_SPECS})
+register(*QUESTION_SPECS)

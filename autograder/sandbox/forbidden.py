@@ -1,14 +1,16 @@
 """Refuse the framework kernels an exercise asks the student to implement, while the student's code runs.
 
-`refusing(check_id)` is a context manager. Inside it:
-- a TorchFunctionMode refuses the fused cell and sequence kernels (torch.lstm_cell, torch._VF.gru_cell,
-  torch.rnn_tanh, ...), which is what nn.LSTMCell, nn.GRU etc. call underneath;
-- the forward of torch.nn's recurrent modules raises, so the message can name the module;
-- for checks that ask for a manual backward, torch.autograd.grad and Tensor.backward are refused and a
-  saved-tensors hook refuses any autograd graph (torch.func transforms are refused by PyTorch itself
+`refusing(refusals)` is a context manager; `refusals` names what to refuse (the grader sends it with each
+check, from autograder.checks.contracts):
+- "recurrent_kernels": a TorchFunctionMode refuses the fused cell and sequence kernels (torch.lstm_cell,
+  torch._VF.gru_cell, torch.rnn_tanh, ...), which is what nn.LSTMCell, nn.GRU etc. call underneath, and the
+  forward of torch.nn's recurrent modules raises, so the message can name the module;
+- "autograd" (checks that ask for a manual backward): torch.autograd.grad and Tensor.backward are refused
+  and a saved-tensors hook refuses any autograd graph (torch.func transforms are refused by PyTorch itself
   under that hook);
-- the course's own reference and diagnosis kernels (autograder.references and
-  .mistaken_kernels, whose defaults are the right equations) raise.
+- "clip_grad_norm": torch.nn.utils.clip_grad_norm_.
+`refused_modules`: modules whose public functions raise (the in-process visible checks pass the course's
+reference and mistaken kernels; the sandbox has neither).
 The first refusal is kept in `.violation`, even when the student's code catches the exception.
 """
 import contextlib
@@ -17,9 +19,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from autograder import mistaken_kernels, references
-
-COURSE_KERNEL_MODULES = (references, mistaken_kernels)
+REFUSALS = ("recurrent_kernels", "autograd", "clip_grad_norm")
 
 CELL_AND_SEQUENCE_KERNELS = frozenset({
     "lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell", "lstm", "gru", "rnn_tanh", "rnn_relu",
@@ -32,12 +32,6 @@ AUTOGRAD_TRANSFORMS = (
     (torch.autograd.functional, ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp")),
 )
 RECURRENT_MODULES = (nn.RNNCell, nn.LSTMCell, nn.GRUCell, nn.RNN, nn.LSTM, nn.GRU)
-
-# Which assignments must not use the fused kernels, and which checks must not use autograd.
-KERNEL_FREE_ASSIGNMENTS = ("rnn", "lstm", "gru")
-MANUAL_BACKWARD_CHECKS = ("rnn.rnn_bptt", "rnn.hidden_gradient_norms", "lstm.lstm_step_backward", "lstm.lstm_bptt",
-                          "gru.gru_step_backward")
-CLIPPING_CHECKS = ("rnn.clip_grad_norm",)
 
 
 class ForbiddenKernel(RuntimeError):
@@ -63,13 +57,13 @@ class _Guard(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
-def _refusals(check_id):
-    """{kernel name: why it is refused} for this check."""
+def _kernel_reasons(refusals):
+    """{kernel name: why it is refused} for these refusals."""
     reasons = {}
-    if check_id.split(".")[0] in KERNEL_FREE_ASSIGNMENTS:
+    if "recurrent_kernels" in refusals:
         for name in CELL_AND_SEQUENCE_KERNELS:
             reasons[name] = "this exercise asks you to write the cell with tensor operations"
-    if check_id in MANUAL_BACKWARD_CHECKS:
+    if "autograd" in refusals:
         for name in AUTOGRAD_ENTRY_POINTS:
             reasons[name] = "this exercise asks for the gradient by hand (no autograd)"
     return reasons
@@ -86,25 +80,29 @@ def _patched(owner, attribute, replacement):
 
 
 @contextlib.contextmanager
-def refusing(check_id):
-    """Run the body with this check's forbidden kernels refused; yields the guard (see .violation)."""
-    guard = _Guard(frozenset(_refusals(check_id)), _refusals(check_id))
+def refusing(refusals=(), refused_modules=()):
+    """Run the body with these kernels refused; yields the guard (see .violation)."""
+    unknown = set(refusals) - set(REFUSALS)
+    if unknown:
+        raise ValueError(f"unknown refusals: {sorted(unknown)}")
+    reasons = _kernel_reasons(refusals)
+    guard = _Guard(frozenset(reasons), reasons)
     with contextlib.ExitStack() as stack:
-        if check_id.split(".")[0] in KERNEL_FREE_ASSIGNMENTS:
+        if "recurrent_kernels" in refusals:
             for module_class in RECURRENT_MODULES:
                 stack.enter_context(_patched(module_class, "forward", _refusing_forward(guard, module_class)))
-        if check_id in MANUAL_BACKWARD_CHECKS:
+        if "autograd" in refusals:
             stack.enter_context(torch.autograd.graph.saved_tensors_hooks(_refuse_graph(guard), lambda t: t))
             for owner, names in AUTOGRAD_TRANSFORMS:
                 for name in names:
                     stack.enter_context(_patched(owner, name, _refusing_call(
                         guard, f"{owner.__name__}.{name}", "this exercise asks for the gradient by hand")))
-        if check_id in CLIPPING_CHECKS:
+        if "clip_grad_norm" in refusals:
             clip = _refusing_call(guard, "torch.nn.utils.clip_grad_norm_", "this exercise asks you to "
                                   "write the clipping rule yourself")
             stack.enter_context(_patched(nn.utils, "clip_grad_norm_", clip))
             stack.enter_context(_patched(nn.utils.clip_grad, "clip_grad_norm_", clip))
-        for module in COURSE_KERNEL_MODULES:
+        for module in refused_modules:
             for name in _public_functions(module):
                 stack.enter_context(_patched(module, name, _refusing_call(
                     guard, f"{module.__name__}.{name}", "the course's reference answers are not part of a solution")))

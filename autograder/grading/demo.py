@@ -2,7 +2,7 @@
 there, made by `python -m autograder course`), demonstration submissions, sandboxed grading (`python -m
 autograder grade`), feedback without hidden tests, CSV export.
 
-    python -m autograder.nbgrader.grade_demo [--course-dir DIR] [--config FILE] [--unsafe-no-sandbox]
+    python -m autograder.grading.demo [--course-dir DIR] [--config FILE] [--unsafe-no-sandbox]
 
 The demonstration students:
   alice  the solutions, all four notebooks                  -> full marks
@@ -22,9 +22,10 @@ import nbformat
 from autograder.grading.batch import grade_batch, summary
 from autograder.grading.course_dir import make_course
 from autograder.grading.sandbox import SandboxUnavailable, check_sandbox
-from .course import ASSIGNMENTS, DEFAULT_CONFIG, REPO_ROOT, CourseConfigError, load_course_config, quiet_nbgrader_logs
-from .grading import export_csv, format_table, generate_feedback, submission_path
-from .submissions import solved_copy, with_answer, write_submission
+from autograder.nbgrader.course import (ASSIGNMENTS, DEFAULT_CONFIG, REPO_ROOT, CourseConfigError, load_course_config,
+                                        quiet_nbgrader_logs)
+from autograder.nbgrader.grading import export_csv, format_table, generate_feedback, submission_path
+from autograder.nbgrader.submissions import solved_copy, with_answer, write_submission
 
 DEFAULT_COURSE_DIR = REPO_ROOT / "_build" / "grading"
 DEMO_SEED = 1701
@@ -34,7 +35,7 @@ RESET_BEFORE_PRODUCT = '''def gru_candidate(x, h, r, W_in, W_hn, b_in, b_hn):
     return torch.tanh(x @ W_in.T + b_in + (r * h) @ W_hn.T + b_hn)'''
 
 PATCH_THE_COMPARISON = '''import sys
-sys.modules["autograder.compare"].compare = lambda *args, **kwargs: None
+sys.modules["autograder.checks.compare"].compare = lambda *args, **kwargs: None
 def forget_gate(x, h, W_if, W_hf, b_if, b_hf):
     return x'''
 

@@ -8,8 +8,8 @@ LSTM), so dL/dh_T = G_h is given and the student walks back from there.
 import torch
 from torch import nn
 
-from autograder.compare import OutputLayout
-from autograder.specs import SPECS, WEIGHT_NAMES, Draw, Spec, _sequence, _state
+from autograder.checks.compare import OutputLayout
+from autograder.checks.specs import WEIGHT_NAMES, Draw, Spec, _sequence, _state, register
 
 LSTM_STEP_GRADIENTS = ("x", "h", "c", *WEIGHT_NAMES)
 LSTM_SEQUENCE_GRADIENTS = (*WEIGHT_NAMES, "h0", "c0")
@@ -84,10 +84,14 @@ def gru_step_backward_reference(x, h, weight_ih, weight_hh, bias_ih, bias_hh, gr
     return {name: grads[name] for name in GRU_STEP_GRADIENTS}
 
 
+MANUAL_BACKWARD = ("recurrent_kernels", "autograd")
 BACKWARD_SPECS = [
-    Spec("lstm.lstm_step_backward", _lstm_step_inputs, lstm_step_backward_reference, OutputLayout("grads")),
-    Spec("lstm.lstm_bptt", _lstm_sequence_inputs, lstm_bptt_reference, OutputLayout("grads")),
-    Spec("gru.gru_step_backward", _gru_step_inputs, gru_step_backward_reference, OutputLayout("grads")),
+    Spec("lstm.lstm_step_backward", _lstm_step_inputs, lstm_step_backward_reference, OutputLayout("grads"),
+         refusals=MANUAL_BACKWARD),
+    Spec("lstm.lstm_bptt", _lstm_sequence_inputs, lstm_bptt_reference, OutputLayout("grads"),
+         refusals=MANUAL_BACKWARD),
+    Spec("gru.gru_step_backward", _gru_step_inputs, gru_step_backward_reference, OutputLayout("grads"),
+         refusals=MANUAL_BACKWARD),
 ]
 BACKWARD_CHECK_IDS = tuple(spec.check_id for spec in BACKWARD_SPECS)
-SPECS.update({spec.check_id: spec for spec in BACKWARD_SPECS})
+register(*BACKWARD_SPECS)

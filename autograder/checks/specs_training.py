@@ -6,17 +6,19 @@ The student trains their own LSTM cell and a linear head on the adding problem o
     weight_ih (4H, 2), weight_hh (4H, H), bias_ih (4H,), bias_hh (4H,)   PyTorch's LSTM layout, rows i, f, g, o
     head_weight (1, H), head_bias (1,)                                     prediction = h_T head_weight^T + head_bias
 
-The check does not train. It draws TEST_SIZE fresh sequences from the case's seed, runs the course's
-LSTM forward pass with those parameters (the student's code only hands over the numbers), and passes
-when the mean squared error is at most MAX_TEST_MSE. The predictions leave as an array; the loss is
-computed by the judge from the inputs it rebuilt itself.
+The check does not train. The sandbox only calls `adding_parameters()` and records the tensors it returns;
+outside the sandbox, the judge draws TEST_SIZE fresh sequences from the case's seed, runs the course's
+LSTM forward pass with those parameters (`TrainedModelSpec.derive`) and passes when the mean squared error
+is at most MAX_TEST_MSE. Nothing of the test set, the targets or the forward pass reaches the sandbox.
 """
 from dataclasses import dataclass
 
 import torch
 
-from autograder.compare import OutputLayout, TensorSnapshot, kind_name
-from autograder.specs import SPECS, Spec, function_name
+from autograder.checks.compare import OutputLayout, kind_name
+from autograder.checks.specs import Spec, function_name, register
+from autograder.sandbox.observe import Call
+from autograder.sandbox.snapshots import TensorSnapshot
 
 ADDING_LENGTH = 20
 TEST_SIZE = 1000
@@ -41,12 +43,16 @@ def adding_targets(x):
 
 
 def checked_parameters(parameters, name="adding_parameters"):
-    """The parameters as float64 CPU tensors, after checking their names and shapes; ValueError else."""
+    """The parameters as float64 CPU tensors, after checking their names and shapes; ValueError else.
+
+    `parameters` is what the student's function returned: tensors, or their snapshots (TensorSnapshot)."""
     if not isinstance(parameters, dict) or set(parameters) != set(PARAMETER_SHAPES):
-        got = sorted(map(str, parameters)) if isinstance(parameters, dict) else type(parameters).__name__
+        got = sorted(map(str, parameters)) if isinstance(parameters, dict) else kind_name(parameters)
         raise ValueError(f"{name} must be a dict with keys {sorted(PARAMETER_SHAPES)}; got {got}")
-    if not all(isinstance(p, torch.Tensor) for p in parameters.values()):
-        raise ValueError(f"every value of {name} must be a torch.Tensor")
+    parameters = {key: torch.from_numpy(value.values.astype("float64")) if isinstance(value, TensorSnapshot)
+                  else value for key, value in parameters.items()}
+    if not all(isinstance(p, torch.Tensor) and p.is_floating_point() for p in parameters.values()):
+        raise ValueError(f"every value of {name} must be a floating-point torch.Tensor")
     hidden = parameters["weight_hh"].shape[-1]
     if not 1 <= hidden <= MAX_HIDDEN_SIZE:
         raise ValueError(f"the hidden size must be between 1 and {MAX_HIDDEN_SIZE}; got {hidden}")
@@ -73,20 +79,21 @@ def lstm_predictions(parameters, x):
 
 @dataclass(frozen=True)
 class TrainedModelSpec(Spec):
-    """The answer is a dict of trained parameters; the result is the predictions on the check's inputs."""
+    """The answer is a dict of trained parameters; the value judged is the predictions on the check's
+    inputs, computed here (outside the sandbox) from the parameters the sandbox recorded."""
 
-    def call(self, fn, inputs):
+    def call_for(self, inputs):
+        return Call({}, no_arguments=True)
+
+    def derive(self, result, inputs):
         name = function_name(self.check_id) + "()"
-        parameters = fn()
-        if parameters is None:
+        if result is None:
             raise ValueError(f"{name} returned None: no trained parameters (was the training over its budget?)")
         with torch.no_grad():
-            return lstm_predictions(checked_parameters(parameters, name), inputs["x"])
+            return lstm_predictions(checked_parameters(result, name), inputs["x"])
 
     def judge_result(self, observed, expected, inputs):
-        if not isinstance(observed, TensorSnapshot) or observed.shape != tuple(expected.shape):
-            return f"expected {TEST_SIZE} predictions, got {kind_name(observed)}"
-        mse = float(((torch.from_numpy(observed.values).double() - expected) ** 2).mean())
+        mse = float(((observed - expected) ** 2).mean())
         if mse <= MAX_TEST_MSE:
             return None
         return (f"test MSE {mse:.4f} on {TEST_SIZE} new sequences of length {ADDING_LENGTH} is above the goal "
@@ -96,7 +103,7 @@ class TrainedModelSpec(Spec):
 
 TRAINING_SPECS = [
     TrainedModelSpec("lstm.adding_parameters", _adding_inputs, adding_targets,
-                     OutputLayout("predictions", {"predictions": ("sequence",)})),
+                     OutputLayout("predictions", {"predictions": ("sequence",)}), dtype_free=True),
 ]
 TRAINING_CHECK_IDS = tuple(spec.check_id for spec in TRAINING_SPECS)
-SPECS.update({spec.check_id: spec for spec in TRAINING_SPECS})
+register(*TRAINING_SPECS)

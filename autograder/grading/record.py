@@ -1,7 +1,7 @@
 """Record a sandboxed grading result where nbgrader looks for it: the gradebook and the autograded folder.
 
 The scores go into the gradebook as nbgrader's `SaveAutoGrades` would put them
-(autograder.grading.gradebook_writer), with the submission time of `timestamp.txt` for late penalties.
+(autograder.grading.gradebook), with the submission time of `timestamp.txt` for late penalties.
 The autograded notebook is the one the grader rebuilt (source cells plus the student's answers), with
 each test cell's output set from its verdict: an error output for a part that lost its points, a line of
 text for one that passed, as if nbgrader had run it. So formgrader, `generate_feedback` and `export` work
@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 from nbgrader import utils
 
-from autograder.grading.gradebook_writer import record_result as write_scores
+from .gradebook import record_result as write_scores
 
 
 def with_verdicts(nb, result):

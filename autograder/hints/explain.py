@@ -9,7 +9,7 @@ Two kinds of explanation, both from plain data (snapshots) and references comput
   set to zero or one, two inputs swapped, a weight transposed, gate blocks permuted or one block left
   out, the sequence reversed, an option ignored, the output negated, scaled, shifted or reversed in time,
   another nonlinearity, the nonlinearity applied twice) plus the check's catalogue of known mistakes
-  (autograder.diagnose.MISTAKES). A transformation is named only when it reproduces the student's
+  (autograder.hints.diagnose.MISTAKES). A transformation is named only when it reproduces the student's
   output on *every* case (where the student raised, it must raise too) and differs from the right
   answer on at least one; otherwise nothing is named.
 """
@@ -21,9 +21,10 @@ from typing import Callable
 import numpy as np
 import torch
 
-from autograder.compare import OtherSnapshot, Tolerance, TensorSnapshot, compare, snapshot
-from autograder.contracts import contract_for
-from autograder.specs import layout_for
+from autograder.sandbox.snapshots import OtherSnapshot, TensorSnapshot, snapshot
+from autograder.checks.compare import Tolerance, compare
+from autograder.checks.contracts import contract_for
+from autograder.checks.specs import layout_for
 
 ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu, "identity": lambda t: t}
 

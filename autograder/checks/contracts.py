@@ -1,6 +1,6 @@
 """The rules each notebook's text states for a function, in one table that every check enforces.
 
-Both the visible checks (autograder.selfcheck) and the hidden ones (autograder.collect/assess) read
+Both the visible checks (autograder.selfcheck) and the hidden ones (autograder.checks.collect/assess) read
 this table; the notebook text and this table must say the same thing (tests/test_contracts.py lists
 each rule next to the check that enforces it).
 

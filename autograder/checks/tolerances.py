@@ -1,7 +1,7 @@
 """The one table of tolerances used by every hidden check, per (device type, dtype)."""
 import torch
 
-from autograder.compare import Tolerance
+from autograder.checks.compare import Tolerance
 
 TOLERANCES = {
     ("cpu", torch.float32): Tolerance(rtol=1e-4, atol=1e-5),

@@ -1,0 +1,105 @@
+"""Judge what the sandbox recorded for one call against the reference, and say what is wrong.
+
+`judge` reads only plain data (an autograder.sandbox.observe.Observation: snapshots, names, strings), so it
+runs in another process than the student's code.
+"""
+import torch
+
+from autograder.checks.compare import compare, compare_gradient, kind_name
+from autograder.checks.contracts import contract_for
+from autograder.checks.gradients import reference_gradients
+from autograder.checks.specs import layout_for
+from autograder.checks.tolerances import gradient_tolerance
+
+
+def clone_inputs(value):
+    if isinstance(value, torch.Tensor):
+        return value.clone()
+    if isinstance(value, (tuple, list)):
+        return type(value)(clone_inputs(v) for v in value)
+    if isinstance(value, dict):
+        return {k: clone_inputs(v) for k, v in value.items()}
+    return value
+
+
+def expected_outcome(spec, inputs):
+    """(value, None) from the reference, or (None, exception type) when the inputs must be refused."""
+    try:
+        return spec.expected(clone_inputs(inputs)), None
+    except ValueError as error:
+        return None, type(error)
+
+
+def judge(spec, inputs, observation, tolerance, outcome=None, gradient_due=False):
+    """None when the observation is right for these inputs; else a message saying what is wrong.
+
+    `outcome` is expected_outcome(spec, inputs), when the caller has it already; `gradient_due` says
+    whether this case compares gradients (autograder.checks.gradients.gradient_checked). The order follows the
+    contract (autograder.checks.contracts): refused kernels, documented ValueErrors, exceptions, inputs returned
+    or changed in place, then type, container, shape, dtype, device, values, and last the gradient.
+    """
+    if observation.forbidden:
+        return f"no credit: {observation.forbidden}"
+    expected, expected_error = outcome or expected_outcome(spec, inputs)
+    if observation.error_type == "NotImplementedError":
+        return "not implemented yet: replace `raise NotImplementedError()` with your code"
+    if expected_error is not None:
+        if observation.error_type == expected_error.__name__:
+            return None
+        got = (f"it raised {observation.error_type}" if observation.error_type
+               else f"it returned {kind_name(observation.result)}")
+        options = ", ".join(f"{k}={v!r}" for k, v in inputs.items() if not hasattr(v, "shape")
+                            and not isinstance(v, (tuple, list)))
+        return f"these inputs are invalid ({options}) and should raise {expected_error.__name__}, but {got}"
+    if observation.error_type:
+        return f"raised {observation.error_type}: {observation.error_message}"
+    if observation.modified_inputs:
+        returned = " and returned it" if observation.returned_inputs else ""
+        return (f"the function changed its input {', '.join(observation.modified_inputs)} in place{returned}; "
+                "return new tensors instead (e.g. g * scale, not g.mul_(scale))")
+    if observation.returned_inputs:
+        return (f"the result holds the input object {', '.join(observation.returned_inputs)} itself; return new "
+                "tensors (a caller's tensors must stay theirs, e.g. g * scale or x.clone())")
+    try:
+        observed = spec.derive(observation.result, inputs)
+    except (ValueError, TypeError) as error:  # what the function returned cannot be judged: say why
+        return f"raised {type(error).__name__}: {error}"
+    if hasattr(spec, "judge_result"):  # answers and trained models (checks.specs_questions, specs_training)
+        return spec.judge_result(observed, expected, inputs)
+    message = compare(observed, expected, layout_for(spec, inputs), tolerance,
+                      fixed_dtype=contract_for(spec.check_id).fixed_dtype)
+    if message or not gradient_due:
+        return message
+    return judge_gradient(spec, inputs, observation, gradient_tolerance(tolerance))
+
+
+def judge_gradient(spec, inputs, observation, tolerance):
+    """None when the gradient through the function matches the reference's; else why not."""
+    keep = ("cells and layers must stay differentiable: use torch operations on the inputs, without "
+            ".detach(), torch.no_grad(), numpy round trips, .item() or torch.tensor(values)")
+    if observation.gradient_error:
+        return (f"the values are right, but with inputs that require grad the function raised "
+                f"{observation.gradient_error}\n{keep}")
+    if observation.gradients is None:
+        return f"the values are right, but no gradient was recorded\n{keep}"
+    names = _flat_output_names(layout_for(spec, inputs).names)
+    if observation.detached_outputs:
+        which = ", ".join(f"`{names[k]}`" if k < len(names) else f"output {k}" for k in observation.detached_outputs)
+        return f"the values are right, but {which} carries no gradient (it is cut off from the inputs)\n{keep}"
+    wanted = reference_gradients(spec, inputs)
+    for name, grad in observation.gradients.items():
+        reference = wanted[name]
+        if grad is None:
+            if bool((reference != 0).any()):
+                return f"the values are right, but no gradient reaches the input `{name}`\n{keep}"
+            continue
+        message = compare_gradient(name, grad, reference, tolerance)
+        if message:
+            return message
+    return None
+
+
+def _flat_output_names(names):
+    if isinstance(names, tuple):
+        return [leaf for sub in names for leaf in _flat_output_names(sub)]
+    return [names]
