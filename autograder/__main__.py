@@ -6,7 +6,10 @@
     python -m autograder grade ASSIGNMENT [ASSIGNMENT ...] --course-dir DIR [--student ID ...] [--jobs N]
                                [--dask | --scheduler tcp://HOST:PORT] [--report FILE]
         grade DIR/submitted/<student>/ASSIGNMENT/ in sandboxes; print one status row per submission,
-        write an instructor report (HTML) and the grades for an LMS (CSV)
+        write an instructor report (HTML) and the grades for an LMS (CSV); exits 1 when a row is `error`
+        (a grader failure, not a student's), 2 when it cannot grade at all
+    python -m autograder review ASSIGNMENT --course-dir DIR --student ID (--accept | --reject) [--note TEXT]
+        a person's decision on a flagged submission: accept credits what its checks gave, reject keeps 0
 """
 import argparse
 import logging
@@ -34,6 +37,14 @@ def main(argv=None):
     grade.add_argument("--report", help="instructor report (HTML; default DIR/reports/ASSIGNMENT.html)")
     grade.add_argument("--unsafe-no-sandbox", action="store_true",
                        help="run student code WITHOUT a sandbox (only for trusted notebooks)")
+    review = commands.add_parser("review", help="accept or reject a flagged submission")
+    review.add_argument("assignment", choices=ASSIGNMENTS)
+    review.add_argument("--course-dir", required=True)
+    review.add_argument("--student", required=True)
+    decision = review.add_mutually_exclusive_group(required=True)
+    decision.add_argument("--accept", action="store_true", help="credit the score its checks gave")
+    decision.add_argument("--reject", action="store_true", help="keep 0")
+    review.add_argument("--note", default="", help="why (kept with the result, shown in the report)")
     parser.add_argument("--verbose", action="store_true", help="show nbgrader's own log")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -42,6 +53,8 @@ def main(argv=None):
     try:
         if args.command == "course":
             return _course(args)
+        if args.command == "review":
+            return _review(args)
         return _grade(args)
     except (CourseConfigError, ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -56,11 +69,24 @@ def _course(args):
     return 0
 
 
+def _review(args):
+    from pathlib import Path
+
+    from autograder.grading.review import review
+    from autograder.grading.safe_text import printable
+    course_dir = Path(args.course_dir).resolve()
+    coursedir = course_directory(course_dir, load_course_config(course_dir / "nbgrader_config.py"))
+    result = review(coursedir, args.assignment, args.student, accept=args.accept, note=args.note)
+    print(f"{printable(result.student)} {result.assignment}: flagged, {result.review} by review: "
+          f"{result.score:g}/{result.max_score:g} recorded in the gradebook")
+    return 0
+
+
 def _grade(args):
     from pathlib import Path
 
     from autograder.grading.batch import answers_of, grade_batch, students_of, summary
-    from autograder.nbgrader.grading import format_table
+    from autograder.grading.results import format_table
     from autograder.grading.progress import BatchProgress
     from autograder.grading.report import write_csv, write_report
     from autograder.grading.config import load_grading_config
@@ -74,7 +100,7 @@ def _grade(args):
               "change or delete anything you can. Use this only for notebooks you trust.", file=sys.stderr)
     else:
         try:
-            check_sandbox()
+            print(check_sandbox(), file=sys.stderr)
         except SandboxUnavailable as error:
             print(f"error: no sandbox on this machine ({error}); refusing to run student code. "
                   "Install bubblewrap and run as root, or pass --unsafe-no-sandbox for trusted notebooks.",
@@ -103,6 +129,11 @@ def _grade(args):
                  answers=answers_of(coursedir, results))
     write_csv(results, report.with_suffix(".csv"))
     print(f"report: {report}; grades for an LMS: {report.with_suffix('.csv')}")
+    errors = sum(result.status == "error" for result in results)
+    if errors:
+        print(f"error: {errors} submission(s) could not be graded because the grader failed (status `error`); "
+              "their rows say why", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -2,6 +2,7 @@
 giving its counts; no console error; no request leaves the file), the counts it shows, the CSV export, and
 the detection of alike answers."""
 import csv
+import re
 import random
 from collections import Counter
 
@@ -168,10 +169,24 @@ def test_csv_has_one_row_per_submission(tmp_path):
     results = synthetic_results(n_students=4)
     with open(write_csv(results, tmp_path / "grades.csv"), newline="") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["student", "assignment", "score", "max_score", "status", "seconds"]
+    assert list(rows[0]) == ["student", "assignment", "score", "max_score", "status", "reason", "seconds"]
     assert len(rows) == len(results)
     by_key = {(r["student"], r["assignment"]): r for r in rows}
     for r in results:
         row = by_key[r.student, r.assignment]
         assert (float(row["score"]), float(row["max_score"]), row["status"], float(row["seconds"])) == (
             r.score, r.max_score, r.status, r.seconds)
+        assert row["reason"] == r.message
+
+
+def test_csv_cells_are_never_formulas_nor_control_bytes(tmp_path):
+    """A student id or a message chosen by a student cannot become a spreadsheet formula or move a cursor."""
+    rows = [SubmissionResult(name, "lstm", "graded", message=message, score=1.0, max_score=2.0)
+            for name, message in (("=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0"), ("@sum", "-1+2"),
+                                  ("\tbob", "ok"), ("eve\x1b[2J\x9b", "line\rover\x07"))]
+    text = write_csv(rows, tmp_path / "grades.csv").read_text()
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", text)
+    with open(tmp_path / "grades.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            for key in ("student", "reason"):
+                assert not row[key].startswith(("=", "+", "-", "@", "\t", "\r")), row[key]

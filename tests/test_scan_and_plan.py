@@ -44,7 +44,20 @@ EVASIONS = {
     "eval": "eval('1')",
     "exec of text": "exec(bytes.fromhex('7072696e74').decode())",
     "dunder": "torch.nn.__dict__",
-    "os import": "import os",
+    "os beyond the environment": "import os\nos.system('ls')",
+    "os passed around": "import os as o\nf = o\nf.system('ls')",
+    "os function imported": "from os import system",
+    "magic cell body": "%%time\nimport torch\nk = torch._VF.lstm_cell",
+    "magic line": "%time k = torch.ops.aten.lstm_cell",
+    "timeit line with options": "%timeit -n 1 -r 1 torch.nn.LSTMCell(3, 4)",
+    "string annotation": "def f(x: 'torch._VF.lstm_cell'):\n    pass",
+    "annotation evaluated": "import typing\ntyping.get_type_hints(f)",
+    "singledispatch": "from functools import singledispatch",
+    "pickle via numpy": "import numpy as np\nnp.load('x.npy', allow_pickle=True)",
+    "format walking attributes": "'{0.gi_frame.f_back}'.format(g)",
+    "format on a variable": "t = '{0.x}'\nt.format(g)",
+    "getattr with a computed name": "getattr(cell, 'for' + 'ward')",
+    "getattr of a module": "getattr(torch, 'tanh')",
     "sys through a package": "torch.sys.modules.clear()",
     "frames": "def g():\n    yield\nx = g().gi_frame.f_back",
     "shell escape": "!ls /",
@@ -60,11 +73,29 @@ EVASIONS = {
 
 @pytest.mark.parametrize("name", sorted(EVASIONS))
 def test_evasions_are_flagged_with_their_line(name):
-    text = "import torch\n" + EVASIONS[name]
+    text = EVASIONS[name] if EVASIONS[name].startswith("%%") else "import torch\n" + EVASIONS[name]
     findings = scan_source(text, "forget_gate", "lstm")
     assert findings, name
     assert all(f.grade_id == "forget_gate" for f in findings)
     assert any(f.line >= 2 for f in findings)
+
+
+HONEST_STYLES = {
+    "getattr on a config object": "def f(config):\n    return getattr(config, 'hidden_size', 8)",
+    "environment variable": "import os\nSTEPS = int(os.environ.get('STEPS', '100'))\nN = os.getenv('N')",
+    "batching with torch.utils.data": ("from torch.utils.data import DataLoader, TensorDataset\n"
+                                       "loader = DataLoader(TensorDataset(torch.zeros(4, 2)), batch_size=2)"),
+    "timed honest cell": "%%time\nh = torch.tanh(torch.zeros(2))",
+    "timed honest line": "%timeit -n 1 torch.tanh(torch.zeros(2))",
+    "string annotation": "def f(x: 'torch.Tensor') -> 'torch.Tensor':\n    return x",
+    "format with a spec": "print('{:.3f} and {0}'.format(1.0) if False else '{0:>4}'.format(2))",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HONEST_STYLES))
+def test_honest_styles_pass_the_scan(name):
+    text = HONEST_STYLES[name]  # a cell magic must open its cell
+    assert scan_source(text if text.startswith("%%") else "import torch\n" + text, "forget_gate", "lstm") == []
 
 
 def test_recurrent_kernels_are_allowed_where_no_exercise_asks_for_them():

@@ -66,7 +66,7 @@ def grade_and_record(recorded):
     from autograder.nbgrader.course import course_directory, load_course_config
     result = grade_one(recorded.job)
     config = load_course_config(Path(recorded.course_dir) / "nbgrader_config.py")
-    _record(course_directory(recorded.course_dir, config), result)
+    record(course_directory(recorded.course_dir, config), result)
     return result
 
 
@@ -102,7 +102,7 @@ def grade_batch(coursedir, config, grading, assignment, students=None, jobs=None
         for result, recorded in _graded(coursedir, todo, workers, dask or scheduler is not None, scheduler,
                                         on_start or (lambda student, assignment: None)):
             if not recorded:
-                _record(coursedir, result)
+                record(coursedir, result)
             results[result.student] = result
             if on_result:
                 on_result(result, False)
@@ -133,7 +133,7 @@ def _graded(coursedir, todo, workers, dask, scheduler, on_start):
         yield result, bool(result.fingerprint)  # a job that never came back has no fingerprint
 
 
-def _record(coursedir, result):
+def record(coursedir, result):
     """Gradebook + autograded notebook, then the result file (last: a crash in between regrades it)."""
     try:
         record_result(coursedir, result, _notebook_to_record(coursedir, result),

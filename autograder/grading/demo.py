@@ -24,7 +24,8 @@ from autograder.grading.course_dir import make_course
 from autograder.grading.sandbox import SandboxUnavailable, check_sandbox
 from autograder.nbgrader.course import (ASSIGNMENTS, DEFAULT_CONFIG, REPO_ROOT, CourseConfigError, load_course_config,
                                         quiet_nbgrader_logs)
-from autograder.nbgrader.grading import export_csv, format_table, generate_feedback, submission_path
+from autograder.grading.results import format_table
+from autograder.nbgrader.grading import export_csv, generate_feedback, submission_path
 from autograder.nbgrader.submissions import solved_copy, with_answer, write_submission
 
 DEFAULT_COURSE_DIR = REPO_ROOT / "_build" / "grading"
@@ -38,6 +39,28 @@ PATCH_THE_COMPARISON = '''import sys
 sys.modules["autograder.checks.compare"].compare = lambda *args, **kwargs: None
 def forget_gate(x, h, W_if, W_hf, b_if, b_hf):
     return x'''
+
+
+# What each demonstration submission must end with (the docstring's promise; `make all` fails otherwise).
+EXPECTED_STATUS = {("bob", "lstm"): "graded", ("carol", "gru"): "graded", ("dave", "rnn"): "invalid",
+                   ("dave", "lstm"): "missing", ("mallory", "lstm"): "flagged",
+                   **{("alice", a): "graded" for a in ASSIGNMENTS}}
+
+
+def broken_promises(rows):
+    """What differs from the docstring's promise, one line per submission (empty when all is as promised)."""
+    problems = []
+    for row in rows:
+        want = EXPECTED_STATUS.get((row.student, row.assignment))
+        if row.status != want:
+            problems.append(f"{row.student}/{row.assignment}: status {row.status} ({row.message}), expected {want}")
+        elif row.student == "alice" and row.score != row.max_score:
+            problems.append(f"alice/{row.assignment}: {row.score:g}/{row.max_score:g}, expected full marks")
+        elif row.student == "carol" and not 0 < row.score < row.max_score:
+            problems.append(f"carol/gru: {row.score:g}/{row.max_score:g}, expected partial credit")
+        elif row.student in ("bob", "mallory") and row.score != 0:
+            problems.append(f"{row.student}/{row.assignment}: {row.score:g}, expected 0")
+    return problems
 
 
 def set_up_course(course_dir, config_path):
@@ -103,7 +126,7 @@ def main(argv=None):
     try:
         load_course_config(args.config)
         if not args.unsafe_no_sandbox:
-            check_sandbox()
+            print(check_sandbox())
     except (CourseConfigError, SandboxUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -130,6 +153,10 @@ def main(argv=None):
     print()
     print(format_table(rows))
     print(f"\ntotal {time.perf_counter() - start:.1f} s")
+    problems = broken_promises(rows)
+    if problems:
+        print("error: the demonstration round did not end as promised:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 1
     return 0
 
 

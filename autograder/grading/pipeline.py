@@ -9,7 +9,7 @@ the references here, in a process the student's code never touched. The sandbox 
 import hashlib
 import io
 import json
-import re
+import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,11 +20,14 @@ from autograder.assess import assess
 from autograder.checks.cases import hidden_cases
 from autograder.checks.collect import case_records, planned_calls
 from autograder.checks.specs import SPECS
+from autograder.sandbox.snapshots import OtherSnapshot, ScalarSnapshot
 from autograder.sandbox.wire import load_records, write_inputs
 from .plan import Tampered, parts_of, plan_submission
 from .results import PartResult, SubmissionResult
 from .sandbox import Limits, ensure_runtime, run_in_server, run_job
 from .scan import scan_cells
+from .safe_text import clean, redact_numbers
+from .submission_files import RefusedFile, folder_listing, read_file
 
 MAX_NOTEBOOK_BYTES = 20 << 20
 MAX_RECORDS_BYTES = 16 << 20
@@ -45,10 +48,20 @@ class GradingJob:
 
 
 def fingerprint(job):
-    """What a grade depends on: the submission, the source, the seed and the device."""
+    """What a grade depends on: the submission, the source, the seed and the device (a submission file
+    that cannot be read counts by its kind and size only: it is never read through a link)."""
     digest = hashlib.sha256()
-    for path in (job.submission, job.source):
-        digest.update(Path(path).read_bytes() if Path(path).is_file() else b"<missing>")
+    try:
+        submission = read_file(job.submission, MAX_NOTEBOOK_BYTES, root=Path(job.submission).parents[2])
+    except (OSError, RefusedFile, ValueError) as error:
+        submission = f"<{type(error).__name__}>".encode()
+        try:
+            info = os.lstat(job.submission)
+            submission += f"{info.st_mode}/{info.st_size}/{info.st_nlink}/{info.st_mtime_ns}".encode()
+        except OSError:
+            pass
+    digest.update(submission)
+    digest.update(Path(job.source).read_bytes() if Path(job.source).is_file() else b"<missing>")
     digest.update(f"{job.seed}/{job.device}".encode())
     return digest.hexdigest()[:32]
 
@@ -62,6 +75,9 @@ def grade_one(job):
                                   f"the grader failed: {type(error).__name__}: {error}")
     result.seconds = round(time.perf_counter() - start, 3)
     result.fingerprint = fingerprint(job)
+    result.message = clean(result.message, 2000)
+    for part in result.parts:
+        part.message, part.hint = clean(part.message, 4000), part.hint and clean(part.hint, 500)
     if not result.max_score:
         result.max_score = _max_score(job)
     return result
@@ -99,22 +115,18 @@ def _grade(job):
     cell_errors = _cell_errors(report)
 
     if run.timed_out:
-        row.status, why = "timeout", f"stopped after {job.limits.submission_seconds} s"
-    elif run.out_of_memory:
-        row.status, why = "oom", f"went over the memory limit of {job.limits.memory_mb} MB"
+        row.status, why = "timeout", (f"stopped by the wall-clock limit of {job.limits.submission_seconds} s "
+                                      "for the whole submission")
+    elif report is None and run.out_of_memory:
+        row.status, why = "oom", f"went over the memory limit of {job.limits.memory_mb} MB outside the checks"
     elif report is None:
         row.status, why = "crashed", _crash_reason(run)
     else:
         row.status, why = "graded", ""
     if findings:
-        would = row.score
-        row.score = 0.0
-        for part in row.parts:
-            part.score = 0.0
-            part.message = "not credited: the submission is flagged for review\n" + part.message
-        row.status = "flagged"
-        shown = "; ".join(str(f) for f in findings[:5]) + (f"; and {len(findings) - 5} more" if len(findings) > 5 else "")
-        why = f"for review: {shown} (the checks alone give {would:g}/{row.max_score:g})"
+        flag(row, findings)
+        shown = "; ".join(row.findings[:5]) + (f"; and {len(findings) - 5} more" if len(findings) > 5 else "")
+        why = f"for review: {shown} (the checks alone give {row.checks_score:g}/{row.max_score:g})"
     elif row.status == "graded" and any(p.message.startswith("no credit:") for p in row.parts):
         row.status = "refused"
         why = "; ".join(f"{p.grade_id}: {p.message}" for p in row.parts if p.message.startswith("no credit:"))
@@ -144,24 +156,44 @@ def sandbox_request(cells, parts, job):
     return request, buffer.getvalue()
 
 
+def flag(row, findings):
+    """Score a flagged row 0 and keep what its checks gave, for a person to accept or reject."""
+    row.status = "flagged"
+    row.findings = [clean(str(f), 300) for f in findings[:50]]
+    row.checks_score = row.score
+    row.score = 0.0
+    for part in row.parts:
+        part.checks_score, part.score = part.score, 0.0
+        part.message = "not credited until a person reviews it: the submission is flagged\n" + part.message
+
+
 def read_submission(path):
-    """(notebook, None, note) when it can be graded, else (None, status, message)."""
-    if not path.is_file():
-        folder = path.parent
-        others = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
-        found = f"; found instead: {', '.join(others)}" if others else ""
-        return None, "missing", f"no file {path.name} in {folder.name}/{found}"
-    size = path.stat().st_size
-    if size > MAX_NOTEBOOK_BYTES:
-        return None, "invalid", f"the notebook is {size / 2**20:.0f} MB; the limit is {MAX_NOTEBOOK_BYTES >> 20} MB"
+    """(notebook, None, note) when it can be graded, else (None, status, message).
+
+    `path` is DIR/submitted/<student>/<assignment>/<assignment>.ipynb; nothing on the way from
+    submitted/ may be a link, and the notebook must be a regular file with one name
+    (autograder.grading.submission_files)."""
+    path = Path(path)
     try:
-        text = path.read_bytes().decode("utf-8")
+        data = read_file(path, MAX_NOTEBOOK_BYTES, root=path.parents[2])
+    except FileNotFoundError:
+        others = folder_listing(path.parent)
+        found = f"; found instead: {', '.join(others)}" if others else ""
+        return None, "missing", f"no file {path.name} in {path.parent.name}/{found}"
+    except RefusedFile as error:
+        return None, "refused", f"not read: {error}"
+    except ValueError as error:
+        return None, "invalid", f"the notebook is too large: {error}"
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None, "invalid", "not a notebook: the file is not UTF-8 text"
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         return None, "invalid", f"not a notebook: invalid JSON at line {error.lineno}, column {error.colno} ({error.msg})"
+    except RecursionError:
+        return None, "invalid", "not a notebook: the JSON is nested too deeply"
     if not isinstance(document, dict) or ("cells" not in document and "worksheets" not in document):
         return None, "invalid", "not a notebook: the JSON has no cells"
     try:
@@ -233,18 +265,42 @@ def _judge_part(part, files, check_report, job):
     return failed(message, result.hint)
 
 
-_DECIMAL = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?\d+[eE][-+]?\d+")
-
-
 def _without_values(record):
-    """The record with the student's exception text cut to its first 120 characters, decimal numbers
-    removed: it reaches the feedback, and a function can put the hidden inputs it was given into its
-    own error message."""
-    observation = record.observation
-    if not observation.error_message:
-        return record
-    redacted = _DECIMAL.sub("…", observation.error_message.splitlines()[0][:120])
-    return replace(record, observation=replace(observation, error_message=redacted))
+    """The record with every text the sandbox wrote bounded and cleaned; the student's exception text cut
+    to its first line of 120 characters with every digit redacted (it reaches the feedback, and a function
+    can put the hidden inputs it was given into its own error message)."""
+    o = record.observation
+
+    def text(value, limit):
+        return None if value is None else clean(str(value), limit)
+
+    def names(values):
+        return tuple(clean(v, 60) for v in values[:10])
+
+    message = redact_numbers(clean(o.error_message.splitlines()[0] if o.error_message else "", 120))
+    bounded = replace(o, result=_bounded_snapshot(o.result), error_type=text(o.error_type, 100),
+                      error_message=message, modified_inputs=names(o.modified_inputs),
+                      returned_inputs=names(o.returned_inputs), forbidden=text(o.forbidden, 300),
+                      gradient_error=o.gradient_error and redact_numbers(clean(o.gradient_error, 200)),
+                      detached_outputs=o.detached_outputs[:50], aliased_outputs=o.aliased_outputs[:50],
+                      gradients=None if o.gradients is None else {clean(k, 60): v for k, v in
+                                                                  list(o.gradients.items())[:50]})
+    return replace(record, observation=bounded)
+
+
+def _bounded_snapshot(value, depth=0):
+    """A snapshot whose strings (values, keys, type names) are bounded and cleaned."""
+    if isinstance(value, str):
+        return clean(value, 200)
+    if isinstance(value, OtherSnapshot):
+        return OtherSnapshot(clean(value.type_name, 100))
+    if isinstance(value, ScalarSnapshot):
+        return ScalarSnapshot(clean(value.type_name, 100), value.value)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_bounded_snapshot(v, depth + 1) for v in value[:1000])
+    if isinstance(value, dict):
+        return {clean(k, 100): _bounded_snapshot(v, depth + 1) for k, v in list(value.items())[:1000]}
+    return value
 
 
 def _max_score(job):

@@ -15,6 +15,7 @@ import threading
 import time
 
 from .results import GRADED
+from .safe_text import printable
 
 
 def format_duration(seconds):
@@ -73,7 +74,7 @@ class BatchProgress:
         self.failed += result.status not in GRADED
         self.seconds.append(took)
         score = f"{result.score:g}/{result.max_score:g}" if result.status in GRADED else "-"
-        self._print_row(f"{result.student} {result.assignment}: {result.status} {score} in {took:.1f} s")
+        self._print_row(f"{printable(result.student)} {result.assignment}: {result.status} {score} in {took:.1f} s")
         self._show()
 
     def bar(self):

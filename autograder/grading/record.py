@@ -15,6 +15,7 @@ import nbformat
 from nbgrader import utils
 
 from .gradebook import record_result as write_scores
+from .submission_files import RefusedFile, read_file
 
 
 def with_verdicts(nb, result):
@@ -40,19 +41,31 @@ def with_verdicts(nb, result):
     return nb
 
 
+MAX_TIMESTAMP_BYTES = 200
+
+
+def read_timestamp(path):
+    """The submission time in `timestamp.txt` (nbgrader's format), or None when there is none, it is not
+    a regular file with one name, it is longer than a date, or it is not a date. Its text is never shown."""
+    path = Path(path)
+    try:
+        data = read_file(path, MAX_TIMESTAMP_BYTES, root=path.parents[2])
+        return utils.parse_utc(data.decode("ascii").strip())
+    except (OSError, RefusedFile, ValueError, UnicodeDecodeError, OverflowError):
+        return None
+
+
 def record_result(coursedir, result, graded_nb, timestamp_file=None):
     """Write `result` (a SubmissionResult) into the gradebook and the autograded folder.
 
     `graded_nb` is the notebook to record: the rebuilt one, or the release when nothing could be rebuilt.
     """
-    timestamp = None
-    if timestamp_file is not None and Path(timestamp_file).is_file():
-        timestamp = utils.parse_utc(Path(timestamp_file).read_text().strip())
+    timestamp = read_timestamp(timestamp_file) if timestamp_file is not None else None
     write_scores(coursedir.db_url, coursedir.course_id, result, timestamp)
     folder = Path(coursedir.format_path(coursedir.autograded_directory, result.student, result.assignment))
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     nbformat.write(with_verdicts(graded_nb, result), str(folder / f"{result.assignment}.ipynb"))
-    if timestamp is not None:
-        shutil.copy(timestamp_file, folder / "timestamp.txt")
+    if timestamp is not None:  # written from the parsed date: the student's file is never copied
+        (folder / "timestamp.txt").write_text(timestamp.isoformat(sep=" ") + "\n")

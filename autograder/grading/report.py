@@ -25,9 +25,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .results import GRADED
+from .safe_text import csv_cell
 from .results import STATUSES
 
-CSV_COLUMNS = ("student", "assignment", "score", "max_score", "status", "seconds")
+CSV_COLUMNS = ("student", "assignment", "score", "max_score", "status", "reason", "seconds")
 # An answer is compared only when its normalised syntax tree has at least this many nodes:
 # `return torch.sigmoid(x @ W.T + b)` in its def has about 20, so one-line answers are left out.
 MIN_ANSWER_NODES = 30
@@ -37,13 +38,14 @@ COMMON_ANSWER_SHARE = 0.2
 
 
 def write_csv(results, path):
-    """One row per submission: student, assignment, score, max_score, status, seconds."""
+    """One row per submission: student, assignment, score, max_score, status, reason, seconds; every text
+    cell made safe for a spreadsheet (no control bytes, no formula: autograder.grading.safe_text)."""
     with open(path, "w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
         for r in sorted(results, key=lambda r: (r.student, r.assignment)):
-            writer.writerow([r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status,
-                             f"{r.seconds:.2f}"])
+            writer.writerow([csv_cell(r.student), csv_cell(r.assignment), f"{r.score:g}", f"{r.max_score:g}",
+                             r.status, csv_cell(r.message), f"{r.seconds:.2f}"])
     return Path(path)
 
 

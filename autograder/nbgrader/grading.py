@@ -38,13 +38,3 @@ def export_csv(coursedir, config, destination):
     with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
         plugin.export(gradebook)
     return Path(destination)
-
-
-def format_table(rows):
-    header = ("student", "assignment", "score", "status")
-    lines = [(r.student, r.assignment, f"{r.score:g}/{r.max_score:g}",
-              r.status + (f": {r.message}" if r.message else "")) for r in rows]
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header[:3])]
-    out = ["  ".join(h.ljust(w) for h, w in zip(header[:3], widths)) + "  " + header[3]]
-    out += ["  ".join(c.ljust(w) for c, w in zip(line[:3], widths)) + "  " + line[3] for line in lines]
-    return "\n".join(out)
