@@ -96,10 +96,15 @@ gru_norms = lru_cache(maxsize=256)(gradients.gru_gradient_norms)
 AR_HORIZON = 16
 
 
-def draw_ar_window(tau):
+def _ar_influence(tau):
+    """d xhat_t / d x_(t-k) for k = 1..AR_HORIZON of an AR(tau) fitted to the demo's signal."""
     series = noisy_periodic_signal(1000, seed=0)
-    weights, _ = sequence_models.fit_autoregressive(series, tau)
-    influence = gradients.ar_influence(weights, AR_HORIZON)
+    weights, _ = sequence_models.fit_autoregressive(series, tau)  # w_1 .. w_tau, oldest first
+    return gradients.ar_influence(weights[::-1], AR_HORIZON)  # by lag: lag k is weighed by w_(tau+1-k)
+
+
+def draw_ar_window(tau):
+    influence = _ar_influence(tau)
     figure, (ax,) = _figure()
     lags = np.arange(1, AR_HORIZON + 1)
     ax.bar(lags, np.abs(influence), color=OKABE_ITO["blue"], label=r"$|\partial \hat x_t / \partial x_{t-k}|$")
@@ -117,9 +122,7 @@ def draw_ar_window(tau):
 
 
 def describe_ar_window(tau):
-    series = noisy_periodic_signal(1000, seed=0)
-    weights, _ = sequence_models.fit_autoregressive(series, tau)
-    influence = np.abs(gradients.ar_influence(weights, AR_HORIZON))
+    influence = np.abs(_ar_influence(tau))
     strongest = int(np.argmax(influence)) + 1
     return (f"Window τ = {tau}: the prediction depends on the last {tau} values only, most on lag {strongest} "
             f"(influence {influence[strongest - 1]:.2f}); lags {tau + 1} to {AR_HORIZON} have influence 0.")

@@ -11,80 +11,12 @@ last state. The numbers come from closed-form one-step Jacobians multiplied back
 
 `cell_gradient_norms` computes the same curve with torch autograd for any cell a student writes.
 """
-from dataclasses import dataclass
-
 import numpy as np
 
+# The weights and inputs the curves start from are data generators (rnn_demos.data).
+from rnn_demos.data import CellWeights, check_positive, random_cell_weights, random_inputs
+
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-GATE_ROWS = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
-
-
-@dataclass(frozen=True)
-class CellWeights:
-    """Weights in PyTorch's layout: weight_ih (gates*H, I), weight_hh (gates*H, H), biases (gates*H,)."""
-
-    weight_ih: np.ndarray
-    weight_hh: np.ndarray
-    bias_ih: np.ndarray
-    bias_hh: np.ndarray
-
-    def as_tuple(self):
-        return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
-
-
-# ----- reproducible weights and inputs -----
-
-def random_inputs(steps, input_size, seed=0):
-    """Standard normal inputs, shape (steps, input_size), float64."""
-    _check_positive(steps=steps, input_size=input_size)
-    return np.random.default_rng(seed).standard_normal((steps, input_size))
-
-
-def scaled_orthogonal_matrix(size, scale, rng):
-    """`scale` times a random orthogonal matrix: every singular value, so its 2-norm and its spectral
-    radius, equals `scale` (a Gaussian matrix's norm is about 1.7 times its radius at size 32)."""
-    if scale < 0:
-        raise ValueError(f"spectral_radius must be >= 0, got {scale}")
-    q, r = np.linalg.qr(rng.standard_normal((size, size)))
-    return scale * q * np.sign(np.diag(r))
-
-
-def matrix_with_spectral_radius(size, spectral_radius, rng):
-    """A Gaussian square matrix rescaled so that its largest |eigenvalue| is exactly spectral_radius."""
-    if spectral_radius < 0:
-        raise ValueError(f"spectral_radius must be >= 0, got {spectral_radius}")
-    matrix = rng.standard_normal((size, size))
-    return matrix * (spectral_radius / np.max(np.abs(np.linalg.eigvals(matrix))))
-
-
-def random_cell_weights(model, input_size, hidden_size, recurrent_scale=1.0, seed=0, gate_bias=None):
-    """Random weights for an "rnn", "lstm" or "gru" cell.
-
-    Each gate's recurrent block (H x H) has spectral radius `recurrent_scale`: for the RNN a scaled
-    orthogonal matrix, whose 2-norm is that radius too, so that the bound (max|act'| * ||W_hh||)^k of the
-    chapters reads directly off the knob; for the gated cells a rescaled Gaussian matrix. Input weights
-    have variance 1/input_size; biases are small. `gate_bias` sets every entry of one gate's bias:
-    the forget gate of an LSTM (`{"f": 3.0}`) or the update gate of a GRU (`{"z": -1.0}`).
-    """
-    if model not in GATES:
-        raise ValueError(f"model must be one of {sorted(GATES)}, got {model!r}")
-    _check_positive(input_size=input_size, hidden_size=hidden_size)
-    rng = np.random.default_rng(seed)
-    gates = GATES[model]
-    recurrent_block = scaled_orthogonal_matrix if model == "rnn" else matrix_with_spectral_radius
-    weight_hh = np.vstack([recurrent_block(hidden_size, recurrent_scale, rng) for _ in range(gates)])
-    weight_ih = rng.standard_normal((gates * hidden_size, input_size)) / np.sqrt(input_size)
-    bias_ih = 0.1 * rng.standard_normal(gates * hidden_size)
-    bias_hh = 0.1 * rng.standard_normal(gates * hidden_size)
-    for gate, value in (gate_bias or {}).items():
-        rows = GATE_ROWS.get(model, ())
-        if gate not in rows:
-            raise ValueError(f"{model} has no gate {gate!r}; its gates are {rows}")
-        block = slice(rows.index(gate) * hidden_size, (rows.index(gate) + 1) * hidden_size)
-        bias_ih[block] = value
-        bias_hh[block] = 0.0
-    return CellWeights(weight_ih, weight_hh, bias_ih, bias_hh)
 
 
 # ----- one-step Jacobians -----
@@ -198,6 +130,17 @@ def rnn_gradient_norms(activation="tanh", spectral_radius=1.0, steps=50, hidden_
     return rnn_jacobian_norms(weights, random_inputs(steps, input_size, seed), activation)
 
 
+def rnn_active_share(spectral_radius, steps=50, hidden_size=32, input_size=4, seed=0):
+    """The share of the units of the demo's ReLU RNN that are active (a > 0, slope 1), averaged over the steps."""
+    weights = random_cell_weights("rnn", input_size, hidden_size, spectral_radius, seed)
+    h, active = np.zeros(hidden_size), []
+    for x in random_inputs(steps, input_size, seed):
+        a = weights.weight_ih @ x + weights.bias_ih + weights.weight_hh @ h + weights.bias_hh
+        h = np.maximum(a, 0.0)
+        active.append(np.mean(a > 0))
+    return float(np.mean(active))
+
+
 def lstm_gradient_norms(forget_bias=1.0, recurrent_scale=1.0, steps=50, hidden_size=32,
                         input_size=4, seed=0):
     """(h_norms, c_norms) for a random LSTM whose forget-gate bias is `forget_bias` in every unit."""
@@ -217,11 +160,14 @@ def gru_gradient_norms(update_bias=0.0, recurrent_scale=1.0, steps=50, hidden_si
 # ----- sequence models: how far back a prediction looks -----
 
 def ar_influence(coefficients, horizon):
-    """d xhat_t / d x_(t-k) for k = 1..horizon of xhat_t = b + sum_i w_i x_(t-i): w_k up to tau, then 0."""
+    """d xhat_t / d x_(t-k) for k = 1..horizon: coefficients[k-1] up to tau, then 0.
+
+    The coefficients are listed by lag, `coefficients[k-1]` weighing x_(t-k): the window's weights
+    w_1 .. w_tau (oldest first, the course's notation) reversed."""
     coefficients = np.asarray(coefficients, dtype=float)
     if coefficients.ndim != 1 or coefficients.size == 0:
         raise ValueError(f"coefficients must be a non-empty 1-D array, got shape {coefficients.shape}")
-    _check_positive(horizon=horizon)
+    check_positive(horizon=horizon)
     influence = np.zeros(horizon)
     used = min(horizon, coefficients.size)
     influence[:used] = coefficients[:used]
@@ -233,7 +179,7 @@ def latent_influence(recurrent_weight, horizon, input_weight=1.0, output_weight=
 
     The closed form is v * a**(k-1) * u: geometric decay when |a| < 1, growth when |a| > 1.
     """
-    _check_positive(horizon=horizon)
+    check_positive(horizon=horizon)
     return output_weight * recurrent_weight ** np.arange(horizon, dtype=float) * input_weight
 
 
@@ -249,7 +195,7 @@ def cell_gradient_norms(step, input_size, hidden_size, steps=50, seed=0, cell_st
     """
     import torch
 
-    _check_positive(input_size=input_size, hidden_size=hidden_size, steps=steps)
+    check_positive(input_size=input_size, hidden_size=hidden_size, steps=steps)
     if inputs is None:
         inputs = random_inputs(steps, input_size, seed)
     inputs = torch.as_tensor(np.asarray(inputs), dtype=torch.get_default_dtype())
@@ -285,12 +231,6 @@ def _hidden_part(state, cell_state, hidden_size, t):
     if not state.requires_grad:
         raise ValueError(f"step {t}: h does not depend on the previous state (no gradient flows through it)")
     return state
-
-
-def _check_positive(**values):
-    for name, value in values.items():
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 def _check_inputs(weights, inputs):

@@ -3,15 +3,17 @@
 Each sequence has two input channels: a random value in [0, 1) and a marker that is 1 at exactly two
 positions (one in the first half, one in the second half) and 0 elsewhere. The target is the sum of the
 two marked values. Predicting the constant 1.0 scores MSE = Var(U1 + U2) = 2/12 = 1/6, the baseline
-a model has to beat; to beat it, the model must carry the first marked value across up to T steps.
+a model has to beat; to beat it, the model must carry the first marked value across up to T - 1 steps.
 
 `run_comparison` trains the three models at growing lengths and caches the test errors in a JSON file
 keyed by the configuration. From the command line:
 
     python -m rnn_demos.long_range          # the small configuration the book page runs
-    python -m rnn_demos.long_range --full   # lengths 10 to 200, longer training (10-15 minutes)
+    python -m rnn_demos.long_range --full --jobs 4   # lengths 10 to 200, longer training
 
-The full run also writes its results to `FULL_RESULTS_FILE` (committed, read by the long-range chapter).
+The full run writes its results, with its duration and the number of processes it used, to
+`FULL_RESULTS_FILE` (committed, read by the long-range chapter, which states how long it took).
+The generator of the sequences, `make_adding_batch`, is in rnn_demos.data.
 """
 import argparse
 import concurrent.futures
@@ -24,9 +26,17 @@ from pathlib import Path
 
 import torch
 
+from rnn_demos.data import make_adding_batch
+
 CELLS = ("rnn", "lstm", "gru")
 BASELINE_PREDICTION = 1.0
 BASELINE_MSE = 1.0 / 6.0
+# S - 1, with S the sum of two uniform values, has the density 1 - |u| on [-1, 1]: E[(S - 1)^4] = 1/15, so
+# the squared error of the constant prediction 1.0 has variance 1/15 - 1/36 = 7/180.
+BASELINE_SQUARED_ERROR_VARIANCE = 7.0 / 180.0
+# "Solved": at most 1% of the baseline's error left, a typical error below a tenth of the targets' spread.
+SOLVED_FRACTION = 0.01
+OUTCOMES = ("solved", "partly", "baseline")
 _LAYERS = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
 
 
@@ -47,24 +57,6 @@ class AddingConfig:
 SMALL = AddingConfig()
 FULL = AddingConfig(lengths=(10, 25, 50, 100, 200), steps=2000, batch_size=128)
 FULL_RESULTS_FILE = Path(__file__).resolve().parents[1] / "book" / "comparison" / "adding_full.json"
-
-
-def make_adding_batch(batch_size, length, generator=None):
-    """Inputs of shape (batch, length, 2) [value, marker] and targets of shape (batch,)."""
-    if not isinstance(length, int) or length < 2:
-        raise ValueError(f"length must be an int >= 2 (one marker in each half), got {length!r}")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    values = torch.rand(batch_size, length, generator=generator)
-    half = length // 2
-    first = torch.randint(0, half, (batch_size,), generator=generator)
-    second = torch.randint(half, length, (batch_size,), generator=generator)
-    markers = torch.zeros(batch_size, length)
-    rows = torch.arange(batch_size)
-    markers[rows, first] = 1.0
-    markers[rows, second] = 1.0
-    targets = values[rows, first] + values[rows, second]
-    return torch.stack([values, markers], dim=-1), targets
 
 
 class AddingModel(torch.nn.Module):
@@ -113,6 +105,38 @@ def train_on_adding(cell, length, config=SMALL):
             return torch.mean((model(test_inputs) - test_targets) ** 2).item()
     finally:
         torch.set_num_threads(previous_threads)
+
+
+def baseline_standard_error(test_size):
+    """Standard error of the baseline's MSE measured on `test_size` held-out sequences."""
+    return (BASELINE_SQUARED_ERROR_VARIANCE / test_size) ** 0.5
+
+
+def outcome(mse, test_size):
+    """What a test error says: "baseline" when it is within two standard errors of the baseline's (or above:
+    nothing learned that the test set can tell), "solved" when at most SOLVED_FRACTION of the baseline's error
+    is left, "partly" in between."""
+    if mse >= BASELINE_MSE - 2 * baseline_standard_error(test_size):
+        return "baseline"
+    return "solved" if mse <= SOLVED_FRACTION * BASELINE_MSE else "partly"
+
+
+def outcomes(results):
+    """{cell: [outcome at each length]} for the results of `run_comparison` (or the stored full file)."""
+    return {cell: [outcome(mse, results["config"]["test_size"]) for mse in results["mse"][cell]]
+            for cell in CELLS}
+
+
+def first_length_with(results, cell, wanted):
+    """The shortest length at which `cell` has the outcome `wanted` (None if it never has)."""
+    found = [length for length, result in zip(results["lengths"], outcomes(results)[cell]) if result == wanted]
+    return min(found) if found else None
+
+
+def longest_length_with(results, cell, wanted):
+    """The longest length at which `cell` has the outcome `wanted` (None if it never has)."""
+    found = [length for length, result in zip(results["lengths"], outcomes(results)[cell]) if result == wanted]
+    return max(found) if found else None
 
 
 def config_key(config):

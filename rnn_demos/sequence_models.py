@@ -21,15 +21,18 @@ def _check_series(series, tau):
 
 
 def lagged_features(series, tau):
-    """Rows [x_{t-1}, ..., x_{t-tau}] and targets x_t, for t = tau .. len(series)-1."""
+    """Rows (x_{t-tau}, ..., x_{t-1}), the window in time order, oldest first, and targets x_t, for
+    t = tau .. len(series)-1 (0-based positions: row i is series[i : i + tau], its target series[i + tau])."""
     series = _check_series(series, tau)
     n = series.size
-    features = np.column_stack([series[tau - lag:n - lag] for lag in range(1, tau + 1)])
+    features = np.column_stack([series[start:n - tau + start] for start in range(tau)])
     return features, series[tau:]
 
 
 def fit_autoregressive(series, tau):
-    """Least-squares fit of x_t ~ bias + sum_i weights[i] x_{t-1-i}; returns (weights, bias)."""
+    """Least-squares fit of x_t ~ bias + weights^T (x_{t-tau}, ..., x_{t-1}); returns (weights, bias).
+
+    The weights are in the order of the window, oldest first: weights[-1] weighs x_{t-1}."""
     features, targets = lagged_features(series, tau)
     design = np.column_stack([features, np.ones(len(targets))])
     solution, *_ = np.linalg.lstsq(design, targets, rcond=None)
@@ -44,7 +47,7 @@ def _check_model(weights, bias):
 
 
 def predict_k_steps_ahead(series, weights, bias, k):
-    """Predictions of x_{t+k-1} made at time t from observed x_{t-tau} .. x_{t-1} only.
+    """Predictions of x_{t+k-1} made at time t from observed x_{t-tau} .. x_{t-1} only (weights oldest first).
 
     The model's own predictions fill the window for the k-1 steps in between. Entry j of the result
     predicts series[tau + k - 1 + j]; k = 1 is the ordinary one-step-ahead prediction.
@@ -57,11 +60,11 @@ def predict_k_steps_ahead(series, weights, bias, k):
     n_predictions = series.size - tau - k + 1
     if n_predictions < 1:
         raise ValueError(f"series of length {series.size} is too short for tau={tau} and k={k}")
-    # window[:, 0] is the most recent value, as in lagged_features.
-    window = np.column_stack([series[tau - lag:tau - lag + n_predictions] for lag in range(1, tau + 1)])
+    # window[:, -1] is the most recent value, as in lagged_features.
+    window = np.column_stack([series[start:start + n_predictions] for start in range(tau)])
     for _ in range(k):
         prediction = window @ weights + bias
-        window = np.column_stack([prediction, window[:, :-1]])
+        window = np.column_stack([window[:, 1:], prediction])
     return prediction
 
 
@@ -89,7 +92,7 @@ def _check_symbols(sequence, n_states):
 
 
 def transition_counts(sequence, n_states):
-    """counts[i, j] = number of times symbol i is followed by symbol j."""
+    """counts[i, j] = n_ij, the number of times symbol i is followed by symbol j."""
     sequence = _check_symbols(sequence, n_states)
     counts = np.zeros((n_states, n_states), dtype=np.int64)
     np.add.at(counts, (sequence[:-1], sequence[1:]), 1)
@@ -97,7 +100,7 @@ def transition_counts(sequence, n_states):
 
 
 def estimate_transition_matrix(sequence, n_states, pseudocount=0.0):
-    """Maximum-likelihood (pseudocount 0) or smoothed estimate of P(s_t = j | s_{t-1} = i).
+    """Maximum-likelihood (pseudocount 0) or smoothed estimate of A[i, j] = P(x_t = j | x_{t-1} = i).
 
     A state never followed by anything in the data has no estimate; its row is uniform.
     """
@@ -110,7 +113,7 @@ def estimate_transition_matrix(sequence, n_states, pseudocount=0.0):
 
 
 def markov_log_likelihood(sequence, transition):
-    """log P(s_1, ..., s_T | s_0) = sum_t log transition[s_{t-1}, s_t] (natural log)."""
+    """log P(x_2, ..., x_T | x_1) = sum_{t=2}^T log A[x_{t-1}, x_t] (natural log), A = transition."""
     transition = check_transition_matrix(transition)
     sequence = _check_symbols(sequence, transition.shape[0])
     with np.errstate(divide="ignore"):
@@ -128,9 +131,10 @@ def stationary_distribution(transition):
 # ---- latent autoregressive model ---------------------------------------------------------------
 
 def run_latent_state(update, initial_state, inputs):
-    """States h_1 .. h_T of h_t = update(h_{t-1}, x_{t-1}), starting from h_0 = initial_state.
+    """The states of h_t = update(h_{t-1}, x_{t-1}), one row per input, from h_1 = initial_state.
 
-    `inputs` holds x_0 .. x_{T-1}; the result is a numpy array with one row per state.
+    The latent model of chapter 1 feeds its state the previous input: with `inputs` x_1 .. x_n the rows are
+    h_2 .. h_{n+1}.
     """
     state = np.asarray(initial_state, dtype=float)
     states = []

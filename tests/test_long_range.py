@@ -138,4 +138,4 @@ def test_the_chapter_reads_its_claims_from_the_stored_file():
 
     page = (REPO_ROOT / "book" / "comparison" / "long_range_task.md").read_text()
     assert "FULL_RESULTS_FILE.read_text()" in page and "python -m rnn_demos.long_range --full" in page
-    assert "{glue:text}`rnn_solved:s`" in page and "{glue:text}`gated_worst:.0e`" in page
+    assert "{glue:text}`rnn_first_baseline`" in page and "{glue:text}`gated_bound:.1e`" in page

@@ -98,9 +98,9 @@ def test_the_checks_build_ar_rows_in_the_order_the_text_states():
     x = torch.arange(7, dtype=torch.float64)
     X, y = references.ar_design_matrix(x, 3)
     assert X[0].tolist() == [0.0, 1.0, 2.0] and y[0].item() == 3.0
-    # The book's page reverses rnn_demos' columns (stored newest first) to show the same rows.
+    # rnn_demos builds the same rows, oldest first, for the book's pages.
     features, targets = lagged_features(x.numpy(), 3)
-    np.testing.assert_array_equal(features[:, ::-1], X.numpy())
+    np.testing.assert_array_equal(features, X.numpy())
     np.testing.assert_array_equal(targets, y.numpy())
 
 

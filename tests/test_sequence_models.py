@@ -55,9 +55,9 @@ def test_data_generators_reject_bad_arguments(call, message):
 
 # ---- autoregressive model ------------------------------------------------------------------------
 
-def test_lagged_features_put_the_most_recent_value_first():
+def test_lagged_features_list_each_window_oldest_first():
     features, targets = sm.lagged_features(np.arange(6.0), tau=2)
-    np.testing.assert_array_equal(features, [[1, 0], [2, 1], [3, 2], [4, 3]])
+    np.testing.assert_array_equal(features, [[0, 1], [1, 2], [2, 3], [3, 4]])
     np.testing.assert_array_equal(targets, [2, 3, 4, 5])
 
 
