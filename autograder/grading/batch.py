@@ -22,7 +22,7 @@ from autograder.grading.record import record_result
 from .pipeline import GradingJob, fingerprint, grade_one, read_submission
 from .plan import Tampered, nbgrader_meta, plan_submission, rebuilt_notebook
 from .results import GRADED, SubmissionResult
-from .sandbox import WORK_ROOT, close_servers, ensure_runtime
+from .sandbox import WORK_ROOT, close_servers, ensure_runtime, gpu_count, use_gpu
 
 FINAL_STATUSES = GRADED | {"tampered", "invalid"}  # graded again only when the submission changes
 RESULTS = Path(".grading") / "results"
@@ -112,13 +112,22 @@ def grade_batch(coursedir, config, grading, assignment, students=None, jobs=None
             close_servers()
 
 
+def _gpu_slots(todo, workers):
+    """(GPU slots, pin): on a CUDA batch, one worker per GPU, each pinned to its own (at most `workers`)."""
+    if not todo or todo[0].device != "cuda":
+        return [], False
+    return list(range(max(1, min(workers, gpu_count())))), True
+
+
 def _graded(coursedir, todo, workers, dask, scheduler, on_start):
     """(result, already recorded) for each job, as they finish."""
     if not dask:
         def start_and_grade(job):
             on_start(job.student, job.assignment)
             return grade_one(job)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        slots, pin = _gpu_slots(todo, workers)
+        with ThreadPoolExecutor(max_workers=len(slots) if pin else workers,
+                                initializer=(lambda: use_gpu(slots.pop())) if pin else None) as pool:
             for future in as_completed([pool.submit(start_and_grade, job) for job in todo]):
                 yield future.result(), False
         return

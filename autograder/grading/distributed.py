@@ -30,6 +30,7 @@ import dask
 from distributed import Client, KilledWorker, LocalCluster, as_completed, get_worker
 
 from .results import SubmissionResult
+from .sandbox import gpu_count, use_gpu
 
 GPU_RESOURCES = {"GPU": 1}
 STARTED_TOPIC = "autograder-job-started"
@@ -49,10 +50,13 @@ def grade_on_dask(jobs, grade_one, address=None, n_workers=None, gpu=False, on_r
     # Workers that are not daemonic processes (also when a nanny restarts one), so that grade_one may
     # start processes of its own: a sandbox, a fork server. The workers of a real cluster need the same:
     # DASK_DISTRIBUTED__WORKER__DAEMON=False in their environment.
+    n_workers = n_workers or os.cpu_count() or 1
+    if gpu:  # one worker per GPU, each pinned to its own (the worker's name is its index)
+        n_workers = max(1, min(n_workers, gpu_count()))
     with dask.config.set({"distributed.worker.daemon": False}), \
-            _local_cluster(n_workers or (1 if gpu else os.cpu_count()), gpu) as cluster, \
+            _local_cluster(n_workers, gpu) as cluster, \
             Client(cluster.scheduler_address) as client:
-        yield from _grade(client, jobs, grade_one, gpu, on_result, on_start, retries, resubmits)
+        yield from _grade(client, jobs, grade_one, gpu, on_result, on_start, retries, resubmits, pin_gpu=gpu)
 
 
 def _local_cluster(n_workers, gpu):
@@ -67,8 +71,11 @@ def _local_cluster(n_workers, gpu):
     )
 
 
-def _run_job(grade_one, job, batch):
-    """On a worker: announce the start of the job to the client of its batch, then grade it."""
+def _run_job(grade_one, job, batch, pin_gpu=False):
+    """On a worker: announce the start of the job to the client of its batch, then grade it (on the GPU
+    of the worker's index when the local cluster pins them)."""
+    if pin_gpu:
+        use_gpu(int(get_worker().name))
     if batch is not None:
         student, assignment = job_identity(job)
         get_worker().log_event(STARTED_TOPIC, {"batch": batch, "student": student, "assignment": assignment})
@@ -94,7 +101,7 @@ class _Slots:
         return self.count
 
 
-def _grade(client, jobs, grade_one, gpu, on_result, on_start, retries, resubmits):
+def _grade(client, jobs, grade_one, gpu, on_result, on_start, retries, resubmits, pin_gpu=False):
     options = {"retries": retries, "pure": False}
     if gpu:
         options["resources"] = GPU_RESOURCES
@@ -118,7 +125,7 @@ def _grade(client, jobs, grade_one, gpu, on_result, on_start, retries, resubmits
         free = slots() - len(job_of)
         while waiting and (free > 0 or not job_of):
             index = waiting.popleft()
-            future = client.submit(_run_job, grade_one, jobs[index], batch, **options)
+            future = client.submit(_run_job, grade_one, jobs[index], batch, pin_gpu, **options)
             job_of[future.key] = index
             attempts[index] = attempts.get(index, 0) + 1
             in_flight.add(future)

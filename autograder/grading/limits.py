@@ -190,14 +190,20 @@ class RlimitsOnly:
 
 
 _chosen = None
+# RNN_GRADER_LIMITS=cgroup-v2 | cgroup-v1 | rlimits forces one (a host whose cgroups should not be used,
+# and the tests of each backend); a forced cgroup backend that cannot be used here falls back to rlimits.
+FORCE_VARIABLE = "RNN_GRADER_LIMITS"
 
 
 def limit_backend(refresh=False):
     """The first usable of cgroup v2, cgroup v1, rlimits (found once per process)."""
     global _chosen
     if _chosen is None or refresh:
-        reasons = []
-        for backend in (CgroupV2(), CgroupV1()):
+        forced = os.environ.get(FORCE_VARIABLE, "")
+        candidates = {"cgroup-v2": (CgroupV2(),), "cgroup-v1": (CgroupV1(),), "rlimits": ()}.get(
+            forced, (CgroupV2(), CgroupV1()))
+        reasons = [f"{FORCE_VARIABLE}={forced}"] if forced == "rlimits" else []
+        for backend in candidates:
             why = backend.usable()
             if why is None:
                 _chosen = backend

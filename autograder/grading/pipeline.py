@@ -20,6 +20,7 @@ from autograder.assess import assess
 from autograder.checks.cases import hidden_cases
 from autograder.checks.collect import case_records, planned_calls
 from autograder.checks.specs import SPECS
+from autograder.sandbox.devices import disable_tf32
 from autograder.sandbox.snapshots import OtherSnapshot, ScalarSnapshot
 from autograder.sandbox.wire import load_records, write_inputs
 from .plan import Tampered, parts_of, plan_submission
@@ -68,6 +69,8 @@ def fingerprint(job):
 
 def grade_one(job):
     start = time.perf_counter()
+    if job.device == "cuda":
+        disable_tf32()  # the references run here, on the host, in full float32 like the student's code
     try:
         result = _grade(job)
     except Exception as error:  # a bug of the grader: the batch goes on, the row says so

@@ -35,7 +35,7 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .limits import limit_backend
@@ -50,6 +50,7 @@ SERVER = "from autograder.sandbox.forkserver import serve; serve()"
 RUNTIME_PACKAGES = ("autograder/sandbox",)
 RUNTIME_MODULES = ("rnn_demos/data.py", "rnn_demos/text_data.py")
 SELFCHECK_STAND_IN = "autograder/sandbox/selfcheck_stand_in.py"
+CUDA_CONTEXT_MB = 1024  # host memory a CUDA context maps, beyond the memory limit the job itself gets
 _uids = itertools.count()
 
 
@@ -240,6 +241,8 @@ class _Enclosure:
 def run_job(job, inputs, runtime_dir, limits=Limits(), unsafe=False):
     """Run the runner on `job` (a JSON-able dict) and `inputs` (npz bytes of autograder.sandbox.wire) in a
     fresh sandbox; returns a SandboxRun."""
+    gpu = _gpus_for(job)
+    limits = _with_gpu_room(limits, gpu)
     enclosure = _Enclosure(limits, unsafe)
     try:
         job, _ = enclosure.put_inputs(job, inputs)
@@ -251,18 +254,55 @@ def run_job(job, inputs, runtime_dir, limits=Limits(), unsafe=False):
             command = [sys.executable, "-I", "-c", entry, str(job_file), str(enclosure.out)]
         else:
             command = _sandbox_command(enclosure.work, enclosure.uid, runtime_dir, limits, RUNNER,
-                                       ["/job/job.json", "/out"], gpu=job.get("device") == "cuda")
+                                       ["/job/job.json", "/out"], gpu=gpu)
         return _run(command, enclosure, limits)
     finally:
         enclosure.close()
 
 
 _servers = threading.local()
+_gpu_slot = threading.local()
+
+
+def use_gpu(slot):
+    """Pin the sandboxes this thread starts to one GPU: the slot-th of those this process may use."""
+    _gpu_slot.index = slot
+
+
+def gpu_count():
+    """How many GPUs this process may use (CUDA_VISIBLE_DEVICES applied)."""
+    import torch
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def visible_gpus(slot, visible):
+    """CUDA_VISIBLE_DEVICES for a sandbox: the slot-th entry of the host's list (`visible`, None when unset:
+    every GPU, numbered from 0), or the host's value as it is when the thread is not pinned (slot None)."""
+    if slot is None:
+        return visible
+    devices = [device.strip() for device in visible.split(",") if device.strip()] if visible is not None else None
+    if devices is None:
+        return str(slot)
+    if slot >= len(devices):
+        raise ValueError(f"GPU slot {slot}, but CUDA_VISIBLE_DEVICES={visible!r} names {len(devices)}")
+    return devices[slot]
+
+
+def _with_gpu_room(limits, gpu):
+    """The limits of a sandbox, with room for the CUDA context (host memory the driver maps) when it has GPUs."""
+    return limits if gpu is False else replace(limits, memory_mb=limits.memory_mb + CUDA_CONTEXT_MB)
+
+
+def _gpus_for(job):
+    """False for a CPU job; else the CUDA_VISIBLE_DEVICES value its sandbox gets (None: every GPU)."""
+    if job.get("device") != "cuda":
+        return False
+    return visible_gpus(getattr(_gpu_slot, "index", None), os.environ.get("CUDA_VISIBLE_DEVICES")) or None
 
 
 def run_in_server(job, inputs, runtime_dir, limits=Limits()):
-    """Run `job` in this thread's fork server for (runtime_dir, limits, GPU), started on first use."""
-    gpu = job.get("device") == "cuda"
+    """Run `job` in this thread's fork server for (runtime_dir, limits, GPUs), started on first use."""
+    gpu = _gpus_for(job)
     key = (str(runtime_dir), limits, gpu)
     server = getattr(_servers, "by_key", {}).get(key)
     if server is None:
@@ -294,7 +334,7 @@ class ForkServer:
     """
 
     def __init__(self, runtime_dir, limits=Limits(), gpu=False):
-        self.runtime_dir, self.limits, self.gpu = runtime_dir, limits, gpu
+        self.runtime_dir, self.limits, self.gpu = runtime_dir, _with_gpu_room(limits, gpu), gpu
         self.enclosure = self.process = self.replies = None
 
     def run(self, job, inputs):
@@ -469,18 +509,18 @@ def _sandbox_command(work, uid, runtime_dir, limits, entry, args, read_only_root
               "--setenv", "MPLCONFIGDIR", "/tmp/matplotlib", "--setenv", "OMP_NUM_THREADS", "1",
               "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "LD_LIBRARY_PATH", f"{inside_python}/lib",
               "--chdir", SANDBOX_HOME]
-    if gpu:  # the NVIDIA device nodes (the driver's libraries are under /usr already), the GPUs this job may use
-        for device in _gpu_nodes():
+    if gpu is not False:  # the NVIDIA device nodes (the driver's libraries are under /usr already), and which
+        for device in _gpu_nodes():  # GPUs this sandbox may use (every one when gpu is None)
             bwrap += ["--dev-bind", device, device]
-        if os.environ.get("CUDA_VISIBLE_DEVICES") is not None:
-            bwrap += ["--setenv", "CUDA_VISIBLE_DEVICES", os.environ["CUDA_VISIBLE_DEVICES"]]
+        if gpu is not None:
+            bwrap += ["--setenv", "CUDA_VISIBLE_DEVICES", gpu]
     if read_only_root:  # last: every mount point above is made by now; children get fresh writable ones
         bwrap += ["--remount-ro", "/dev", "--remount-ro", "/"]
     backend = limit_backend()
     limit = ["prlimit", f"--nofile={limits.open_files}", f"--fsize={limits.file_size_mb << 20}",
              f"--cpu={limits.submission_seconds + 30}", "--core=0"]
     if backend.name == "rlimits":
-        limit += [f"--nproc={limits.processes}", f"--data={(limits.memory_mb + (1 << 10) * gpu) << 20}"]
+        limit += [f"--nproc={limits.processes}", f"--data={limits.memory_mb << 20}"]
     drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all"]
     inner = [*limit, "--", *drop, *bwrap, str(inside_executable), "-I", "-S", "-c", _entry_code(entry, sites), *args]
     script = [f"mount -t tmpfs -o size=1m,mode=0755 rnn-grader-binds {binds_dir}"]
