@@ -174,7 +174,7 @@ def predict_ahead_no_further_than_history(history, w, b, k):
 
 @blind("sequence_models.predict_ahead", "size one",
        "the window squeeze()d: with tau = 1 it is 0-dim and window @ w fails",
-       SQUEEZE + r"|tau ?= ?1", others())
+       SQUEEZE + r"|tau ?= ?1", others("squeeze"))
 def predict_ahead_squeezed_window(history, w, b, k):
     window = history[-len(w):].clone().squeeze()
     predictions = []
@@ -201,7 +201,7 @@ def predict_ahead_buffer_on_cpu(history, w, b, k):
 @blind("sequence_models.transition_matrix", "markov counting",
        "K taken from the data, states.max() + 1, instead of n_states: too small when the highest states never "
        "occur",
-       r"n_states|highest state|never occur|states\.max|shape \(\d+, \d+\), expected", others())
+       r"n_states|highest state|never occur|states\.max", others())
 def transition_size_from_data(states, n_states):
     K = int(states.max()) + 1
     counts = torch.zeros(K, K, dtype=torch.float64, device=states.device)
@@ -408,14 +408,14 @@ def rnn_cell_float_state(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinear
 
 @blind("rnn.rnn_cell", "size one",
        "the result squeeze(0)d: a batch of one gives shape (hidden,)",
-       SQUEEZE, others())
+       SQUEEZE, others("squeeze"))
 def rnn_cell_squeezed(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity="tanh"):
     return right.rnn_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity).squeeze(0)
 
 
 @blind("rnn.rnn_forward", "axes swapped",
        "batch_first input transposed, but the output is left time first",
-       r"batch.first|time first|axes|transpos", others("axes"))
+       r"batch.first|time first|axes|transpos", others("axes", "transpose"))
 def rnn_forward_output_time_first(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
     if batch_first:
         x = x.transpose(0, 1)
@@ -659,7 +659,7 @@ def hidden_norms_not_reversed(x, h0, weight_ih, weight_hh, bias_ih, bias_hh):
 @blind("rnn.hidden_gradient_norms", "formula",
        "the product built from the other side (J_k times the running product): J_{t+1} ... J_T instead of "
        "J_T ... J_{t+1}",
-       r"order of the (product|factors)|product order|J_T ?(\.\.\.|…|\\cdots)|other side|left|right", others())
+       r"order of the (product|factors)|product order|J_T ?(\.\.\.|…|\\cdots)|other side|from the left|from the right", others())
 def hidden_norms_product_other_side(x, h0, weight_ih, weight_hh, bias_ih, bias_hh):
     states = [h0]
     for x_t in x:
@@ -689,7 +689,7 @@ def hidden_norms_without_identity(x, h0, weight_ih, weight_hh, bias_ih, bias_hh)
 
 @blind("rnn.hidden_gradient_norms", "size one",
        "each state squeeze()d: with one hidden unit it is 0-dim and the diagonal factor cannot be indexed",
-       SQUEEZE + r"|hidden (size )?(of )?1|one hidden unit", others())
+       SQUEEZE + r"|hidden (size )?(of )?1|one hidden unit", others("squeeze"))
 def hidden_norms_squeezed_states(x, h0, weight_ih, weight_hh, bias_ih, bias_hh):
     states = [h0]
     for x_t in x:
@@ -831,7 +831,7 @@ def smallest_nonvanishing_radius_seed_one():
 
 @blind("rnn.smallest_nonvanishing_radius", "answer type",
        "returns the index of the radius in the grid (an int) instead of the radius",
-       TYPE_WORDS + r"|index", ANSWER_HINTS)
+       TYPE_WORDS + r"|index of|grid index|position in the grid", ANSWER_HINTS)
 @functools.cache
 def smallest_nonvanishing_radius_index():
     return next(k for k, r in enumerate(GRID) if _radius_norm(r, _all_factors) >= 1.0)
@@ -888,14 +888,14 @@ def input_gate_where_sigmoid(x, h, W_ii, W_hi, b_ii, b_hi):
 
 @blind("lstm.input_gate", "formula",
        "tanh instead of sigmoid for the gate",
-       r"tanh|sigmoid|activation|range \(0, ?1\)|negative", others())
+       r"tanh|sigmoid|activation|range \(0, ?1\)|negative", others("activation"))
 def input_gate_tanh(x, h, W_ii, W_hi, b_ii, b_hi):
     return torch.tanh(x @ W_ii.T + b_ii + h @ W_hi.T + b_hi)
 
 
 @blind("lstm.candidate", "formula",
        "sigmoid instead of tanh for the candidate",
-       r"tanh|sigmoid|activation|\(-1, ?1\)|negative", others())
+       r"tanh|sigmoid|activation|\(-1, ?1\)|negative", others("activation"))
 def candidate_sigmoid(x, h, W_ig, W_hg, b_ig, b_hg):
     return torch.sigmoid(x @ W_ig.T + b_ig + h @ W_hg.T + b_hg)
 
@@ -962,7 +962,7 @@ def output_gate_swapped_outputs(x, h, c_next, W_io, W_ho, b_io, b_ho):
 
 @blind("lstm.output_gate_and_hidden", "aliasing",
        "h_next computed in place in o (o.mul_(tanh(c_next))): the two outputs are one tensor and o is lost",
-       ALIAS + r"|in.?place|\bo\b", others())
+       ALIAS + r"|in.?place|\bo\b", others("in place"))
 def output_gate_h_in_o(x, h, c_next, W_io, W_ho, b_io, b_ho):
     o = torch.sigmoid(x @ W_io.T + b_io + h @ W_ho.T + b_ho)
     h_next = o.mul_(torch.tanh(c_next))
@@ -1052,7 +1052,7 @@ def lstm_forward_stacks_cells(x, state0, weight_ih, weight_hh, bias_ih, bias_hh,
 
 @blind("lstm.lstm_forward", "axes swapped",
        "batch_first input transposed but the output left time first",
-       r"batch.first|time first|axes|transpos", others("axes"))
+       r"batch.first|time first|axes|transpos", others("axes", "transpose"))
 def lstm_forward_output_time_first(x, state0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
     if batch_first:
         x = x.transpose(0, 1)
@@ -1090,7 +1090,7 @@ def lstm_forward_global_list(x, state0, weight_ih, weight_hh, bias_ih, bias_hh, 
 
 @blind("lstm.lstm_forward", "size one",
        "the final states squeeze(0)d to drop PyTorch's layer dimension: a batch of one gives (hidden,)",
-       SQUEEZE + r"|h_n|c_n", others())
+       SQUEEZE + r"|h_n|c_n", others("squeeze"))
 def lstm_forward_squeezed_state(x, state0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
     output, (h_n, c_n) = right.lstm_forward(x, state0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first)
     return output, (h_n.squeeze(0), c_n.squeeze(0))
@@ -1361,7 +1361,7 @@ def lstm_answer_q2_no():
 
 
 @blind("lstm.answer_q2", "string identity",
-       "\"EXACTLY\", the right choice in capitals", WRONG_ANSWER + r"|case|capital|exact", ANSWER_HINTS)
+       "\"EXACTLY\", the right choice in capitals", WRONG_ANSWER + r"|upper.?case|lower.?case|case.?(in)?sensitive|capital|exact", ANSWER_HINTS)
 def lstm_answer_q2_capitals():
     return "EXACTLY"
 
@@ -1374,7 +1374,7 @@ def _trained_parameters():
 
 @blind("lstm.adding_parameters", "size one",
        "head_bias returned squeeze()d, a 0-dim tensor instead of shape (1,)",
-       SQUEEZE + r"|head_bias|\(1,\)|0-dim", others())
+       SQUEEZE + r"|head_bias|\(1,\)|0-dim", others("squeeze"))
 def adding_parameters_head_bias_squeezed():
     parameters = _trained_parameters()
     parameters["head_bias"] = parameters["head_bias"].squeeze()
@@ -1438,7 +1438,7 @@ def update_gate_complement(x, h, W_iz, W_hz, b_iz, b_hz):
 
 @blind("gru.gru_candidate", "formula",
        "sigmoid instead of tanh for the candidate",
-       r"tanh|sigmoid|activation|\(-1, ?1\)|negative", others())
+       r"tanh|sigmoid|activation|\(-1, ?1\)|negative", others("activation"))
 def gru_candidate_sigmoid(x, h, r, W_in, W_hn, b_in, b_hn):
     return torch.sigmoid(x @ W_in.T + b_in + r * (h @ W_hn.T + b_hn))
 
@@ -1480,7 +1480,7 @@ def gru_hidden_update_ones_on_cpu(h, z, n):
 
 @blind("gru.gru_hidden_update", "size one",
        "the result squeeze()d",
-       SQUEEZE, others())
+       SQUEEZE, others("squeeze"))
 def gru_hidden_update_squeezed(h, z, n):
     return ((1 - z) * n + z * h).squeeze()
 
@@ -1559,7 +1559,7 @@ def gru_forward_h_n_first(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_f
 
 @blind("gru.gru_forward", "axes swapped",
        "batch_first input transposed but the output left time first",
-       r"batch.first|time first|axes|transpos", others("axes"))
+       r"batch.first|time first|axes|transpos", others("axes", "transpose"))
 def gru_forward_output_time_first(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
     if batch_first:
         x = x.transpose(0, 1)
@@ -1600,7 +1600,7 @@ def gru_forward_projects_with_view(x, h0, weight_ih, weight_hh, bias_ih, bias_hh
 
 @blind("gru.gru_forward", "size one",
        "output squeeze()d at the end: a batch or hidden size of 1 loses a dimension",
-       SQUEEZE, others())
+       SQUEEZE, others("squeeze"))
 def gru_forward_squeezed_output(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
     output, h_n = right.gru_forward(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first)
     return output.squeeze(), h_n
@@ -1769,6 +1769,6 @@ def gru_answer_q2_zeros():
 
 
 @blind("gru.answer_q2", "string identity",
-       "\"H\", the right choice in capitals", WRONG_ANSWER + r"|case|capital|exact", ANSWER_HINTS)
+       "\"H\", the right choice in capitals", WRONG_ANSWER + r"|upper.?case|lower.?case|case.?(in)?sensitive|capital|exact", ANSWER_HINTS)
 def gru_answer_q2_capital():
     return "H"

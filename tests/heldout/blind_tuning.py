@@ -37,7 +37,7 @@ def ar_design_strided_windows(x, tau):
 
 @blind("sequence_models.ar_design_matrix", "size one",
        "columns stacked then squeeze()d: with tau = 1 X has shape (T - 1,) instead of (T - 1, 1)",
-       SQUEEZE + r"|tau ?= ?1", others("cache"))
+       SQUEEZE + r"|tau ?= ?1", others("cache", "squeeze"))
 def ar_design_squeezed(x, tau):
     if tau < 1 or tau >= len(x):
         raise ValueError("tau must satisfy 1 <= tau < T")
@@ -275,7 +275,7 @@ def latent_update_untransposed_recurrent(h, x, W_hh, W_ih):
 
 @blind("sequence_models.latent_update", "size one",
        "computed column-wise then squeeze()d and transposed: a batch of one gives shape (d_h,)",
-       SQUEEZE, others())
+       SQUEEZE, others("squeeze"))
 def latent_update_squeezed(h, x, W_hh, W_ih):
     return (W_hh @ h.T + W_ih @ x.T).squeeze().T
 
@@ -361,7 +361,7 @@ def rnn_cell_exp_tanh(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity
 
 @blind("rnn.rnn_cell", "validation",
        "the option is lower-cased first, so \"TANH\" or \"Relu\" is accepted instead of raising ValueError",
-       r"ValueError|upper.?case|case|TANH|RELU|Relu|Tanh|invalid", others())
+       r"ValueError|upper.?case|lower.?case|case.?(in)?sensitive|TANH|RELU|Relu|Tanh|invalid", others())
 def rnn_cell_case_insensitive(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity="tanh"):
     nonlinearity = nonlinearity.lower()
     return right.rnn_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity)
@@ -471,7 +471,7 @@ def rnn_forward_global_list(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch
 
 @blind("rnn.rnn_forward", "size one",
        "h_n returned as h.squeeze(0) (to drop PyTorch's layer dimension): a batch of one gives shape (hidden,)",
-       SQUEEZE + r"|h_n", others())
+       SQUEEZE + r"|h_n", others("squeeze"))
 def rnn_forward_h_n_squeezed(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
     output, h = right.rnn_forward(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first)
     return output, h.squeeze(0)
@@ -844,7 +844,7 @@ def cell_update_matrix_product(c, f, i, g):
 
 @blind("lstm.cell_update", "size one",
        "the result squeeze()d: a batch of one gives shape (hidden,)",
-       SQUEEZE, others())
+       SQUEEZE, others("squeeze"))
 def cell_update_squeezed(c, f, i, g):
     return (f * c + i * g).squeeze()
 
@@ -1171,7 +1171,7 @@ def lstm_answer_q1_carousel_only():
 
 
 @blind("lstm.answer_q1", "answer type",
-       "\"Both\", the right choice with a capital letter", WRONG_ANSWER + r"|case|capital|exact", ANSWER_HINTS)
+       "\"Both\", the right choice with a capital letter", WRONG_ANSWER + r"|upper.?case|lower.?case|case.?(in)?sensitive|capital|exact", ANSWER_HINTS)
 def lstm_answer_q1_capitalised():
     return "Both"
 
@@ -1208,7 +1208,7 @@ def adding_parameters_forget_block_first():
 
 @blind("lstm.adding_parameters", "size one",
        "the head weight returned squeeze()d, shape (H,) instead of (1, H)",
-       SQUEEZE + r"|head_weight|\(1, ?H\)", others())
+       SQUEEZE + r"|head_weight|\(1, ?H\)", others("squeeze"))
 def adding_parameters_head_squeezed():
     parameters = _trained()
     parameters["head_weight"] = parameters["head_weight"].squeeze()
@@ -1219,7 +1219,7 @@ def adding_parameters_head_squeezed():
 
 @blind("gru.reset_gate", "formula",
        "a hard sigmoid, clamp(0.2 a + 0.5, 0, 1) (Keras' fast approximation), instead of the logistic sigmoid",
-       r"hard|piecewise|approximat|logistic|0\.2", others())
+       r"hard|piecewise|approximat|logistic|0\.2 ?\* ?a", others())
 def reset_gate_hard_sigmoid(x, h, W_ir, W_hr, b_ir, b_hr):
     a = x @ W_ir.T + b_ir + h @ W_hr.T + b_hr
     return torch.clamp(0.2 * a + 0.5, 0.0, 1.0)
@@ -1227,7 +1227,7 @@ def reset_gate_hard_sigmoid(x, h, W_ir, W_hr, b_ir, b_hr):
 
 @blind("gru.reset_gate", "size one",
        "the gate squeeze()d: batch or hidden size 1 loses a dimension",
-       SQUEEZE, others())
+       SQUEEZE, others("squeeze"))
 def reset_gate_squeezed(x, h, W_ir, W_hr, b_ir, b_hr):
     return torch.sigmoid(x @ W_ir.T + b_ir + h @ W_hr.T + b_hr).squeeze()
 
@@ -1486,7 +1486,7 @@ def gru_answer_q1_reset_block():
 
 
 @blind("gru.answer_q1", "answer type",
-       "\"N\", the right block in capitals", WRONG_ANSWER + r"|case|capital|exact", ANSWER_HINTS)
+       "\"N\", the right block in capitals", WRONG_ANSWER + r"|upper.?case|lower.?case|case.?(in)?sensitive|capital|exact", ANSWER_HINTS)
 def gru_answer_q1_capital():
     return "N"
 

@@ -6,7 +6,8 @@
 For every entry: do the hidden checks take points (`autograder.assess.run_check` with a term seed that is
 not the default), do the visible checks raise (`autograder.selfcheck.check`), does the hidden message, less
 its case description, name the mistake or pin it to its place (the entry's `where`), and does it name another
-mistake (`wrong_names`)? Printed per check family, per kind of mistake and in total. The tuning set may
+mistake (`wrong_names`, matched against the hint alone: the "Likely mistake" part, not the localisation or
+a raised error's text)? Printed per check family, per kind of mistake and in total. The tuning set may
 also print each entry's message (--messages); the sealed set prints aggregates only, so the team can tune
 on one and measure on the other.
 
@@ -65,16 +66,20 @@ def explanation(message, check_id):
 
 
 def run_hidden(check_id, fn):
-    """(caught, message): an exception out of the engine fails the grading cell too, so it is a catch."""
+    """(caught, message, hint): an exception out of the engine fails the grading cell too, so it is a catch.
+    The message includes the hint; the hint alone is what can name a wrong mistake."""
     from autograder.assess import run_check
     try:
         result = run_check(check_id, fn, device="cpu", seed=SEED)
     except Exception as error:
-        return True, f"ENGINE RAISED {type(error).__name__}: {error}"
+        return True, f"ENGINE RAISED {type(error).__name__}: {error}", ""
     text = result.message or ""
-    if getattr(result, "hint", None) and result.hint not in text:
-        text = f"{text}\n{result.hint}"
-    return not result.passed, text
+    hint = getattr(result, "hint", None) or ""
+    if hint and hint not in text:
+        text = f"{text}\n{hint}"
+    if not hint:  # a hint written into the message: its "Likely mistake" lines
+        hint = "\n".join(line for line in text.splitlines() if re.match(r"\s*likely mistake", line, re.IGNORECASE))
+    return not result.passed, text, hint
 
 
 def run_visible(check_id, fn):
@@ -99,12 +104,13 @@ def measure_entry(job):
     torch.set_num_threads(1)
     entry = _fresh_entry(module_name, list_name, name)
     start = time.process_time()
-    caught_hidden, message = run_hidden(entry.check_id, entry.fn)
+    caught_hidden, message, hint = run_hidden(entry.check_id, entry.fn)
     entry = _fresh_entry(module_name, list_name, name)
     caught_visible, visible = run_visible(entry.check_id, entry.fn)
     text = explanation(message, entry.check_id) if caught_hidden else ""
     named = bool(text and re.search(entry.where, text, re.IGNORECASE))
-    wrong_named = bool(text and entry.wrong_names and re.search(entry.wrong_names, text, re.IGNORECASE))
+    wrong_named = bool(caught_hidden and hint and entry.wrong_names and re.search(entry.wrong_names, hint,
+                                                                                      re.IGNORECASE))
     return {"name": name, "check_id": entry.check_id, "needs_cuda": entry.needs_cuda, "hidden": caught_hidden,
             "visible": caught_visible, "named": named, "wrong_named": wrong_named, "message": message,
             "visible_message": visible, "seconds": time.process_time() - start}
@@ -115,7 +121,7 @@ def measure_correct(check_id):
     torch.set_num_threads(1)
     from blind_probes import CORRECT
     fn = CORRECT[check_id]
-    caught_hidden, message = run_hidden(check_id, fn)
+    caught_hidden, message, _ = run_hidden(check_id, fn)
     caught_visible, visible = run_visible(check_id, fn)
     return check_id, caught_hidden, message, caught_visible, visible
 
