@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: all test venv system-deps vendor downloads book exercises grade-demo gpu-check bench bench-build bench-demos bench-autograde bench-grading clean
+.PHONY: all test venv system-deps grading-deps vendor downloads book exercises grade-demo gpu-check bench bench-build bench-demos bench-autograde bench-grading clean
 
 all: book exercises grade-demo
 
@@ -25,6 +25,13 @@ system-deps: venv
 	@$(PY) -c "from playwright.sync_api import sync_playwright as p; \
 	  c = p().start(); b = c.chromium.launch(executable_path='/usr/bin/chromium', args=['--no-sandbox', '--disable-gpu']); \
 	  print('playwright drives chromium', b.version); b.close(); c.stop()"
+
+# What a grading host needs, without the browser and the database server of the tests: the venv and
+# bubblewrap (util-linux, for unshare/setpriv/prlimit, is in every Debian base system).
+grading-deps: venv
+	@command -v bwrap >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap)
+	$(PY) -c "from autograder.grading.sandbox import check_sandbox; print(check_sandbox())"
 
 # MathJax, require.js and the widget manager, served by the site itself (no CDN).
 # npm runs only when node_modules is missing or older than package*.json. The files go to
@@ -76,7 +83,7 @@ book: venv vendor downloads
 exercises: venv
 	$(PY) -m autograder.nbgrader.generate
 
-grade-demo: venv system-deps
+grade-demo: venv grading-deps
 	$(PY) -m autograder.grading.demo
 
 test: venv system-deps book

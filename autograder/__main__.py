@@ -8,6 +8,9 @@
         grade DIR/submitted/<student>/ASSIGNMENT/ in sandboxes; print one status row per submission,
         write an instructor report (HTML) and the grades for an LMS (CSV); exits 1 when a row is `error`
         (a grader failure, not a student's), 2 when it cannot grade at all
+    python -m autograder feedback ASSIGNMENT [ASSIGNMENT ...] --course-dir DIR [--report FILE]
+        feedback HTML (no hidden test code) for every graded submission, each on its own, then the report again
+        with links to it; exits 1 when a submission's feedback could not be made (the others are made)
     python -m autograder review ASSIGNMENT --course-dir DIR --student ID (--accept | --reject) [--note TEXT]
         a person's decision on a flagged submission: accept credits what its checks gave, reject keeps 0
 """
@@ -37,6 +40,10 @@ def main(argv=None):
     grade.add_argument("--report", help="instructor report (HTML; default DIR/reports/ASSIGNMENT.html)")
     grade.add_argument("--unsafe-no-sandbox", action="store_true",
                        help="run student code WITHOUT a sandbox (only for trusted notebooks)")
+    feedback = commands.add_parser("feedback", help="feedback files for the graded submissions, then the report")
+    feedback.add_argument("assignments", nargs="+", choices=ASSIGNMENTS, metavar="ASSIGNMENT")
+    feedback.add_argument("--course-dir", required=True)
+    feedback.add_argument("--report", help="instructor report to write again with the feedback links")
     review = commands.add_parser("review", help="accept or reject a flagged submission")
     review.add_argument("assignment", choices=ASSIGNMENTS)
     review.add_argument("--course-dir", required=True)
@@ -55,6 +62,8 @@ def main(argv=None):
             return _course(args)
         if args.command == "review":
             return _review(args)
+        if args.command == "feedback":
+            return _feedback(args)
         return _grade(args)
     except (CourseConfigError, ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -82,13 +91,48 @@ def _review(args):
     return 0
 
 
+def _write_report(coursedir, course_dir, assignments, results, path=None):
+    """The instructor report and the LMS CSV of `results`; returns the report's path."""
+    from pathlib import Path
+
+    from autograder.grading.batch import answers_of
+    from autograder.grading.report import write_csv, write_report
+    from autograder.nbgrader.grading import feedback_and_notebook
+    report = Path(path) if path else course_dir / "reports" / f"{'-'.join(assignments)}.html"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    write_report(results, report, title=f"Grading report: {', '.join(assignments)}",
+                 answers=answers_of(coursedir, results), course_dir=course_dir,
+                 files=lambda row: feedback_and_notebook(coursedir, row))
+    write_csv(results, report.with_suffix(".csv"))
+    return report
+
+
+def _feedback(args):
+    from pathlib import Path
+
+    from autograder.grading.batch import previous_result, students_of
+    from autograder.grading.safe_text import printable
+    from autograder.nbgrader.grading import feedback_for
+    course_dir = Path(args.course_dir).resolve()
+    config = load_course_config(course_dir / "nbgrader_config.py")
+    coursedir = course_directory(course_dir, config)
+    results = [result for a in args.assignments for s in students_of(coursedir, a)
+               if (result := previous_result(coursedir, s, a)) is not None]
+    files, problems = feedback_for(coursedir, config, results)
+    for (student, assignment), why in problems.items():
+        print(f"{printable(student)} {assignment}: no feedback: {why}", file=sys.stderr)
+    report = _write_report(coursedir, course_dir, args.assignments, results, args.report)
+    print(f"feedback: {len(files)} HTML files under {coursedir.feedback_directory}/; "
+          f"{len(problems)} without; report with links: {report}")
+    return 1 if problems else 0
+
+
 def _grade(args):
     from pathlib import Path
 
-    from autograder.grading.batch import answers_of, grade_batch, students_of, summary
+    from autograder.grading.batch import grade_batches, students_of, summary
     from autograder.grading.results import format_table
     from autograder.grading.progress import BatchProgress
-    from autograder.grading.report import write_csv, write_report
     from autograder.grading.config import load_grading_config
     from autograder.grading.sandbox import SandboxUnavailable, check_sandbox, close_servers
 
@@ -110,24 +154,17 @@ def _grade(args):
     start = time.perf_counter()
     batches = {a: args.student or students_of(coursedir, a) for a in args.assignments}
     progress = BatchProgress(total=sum(len(students) for students in batches.values()))
-    results = []
     try:
-        for assignment, students in batches.items():
-            results += grade_batch(coursedir, config, grading, assignment, students, args.jobs,
-                                   unsafe=args.unsafe_no_sandbox, dask=args.dask, scheduler=args.scheduler,
-                                   on_result=lambda result, kept: progress.finished(result), keep_servers=True,
-                                   on_start=progress.started)
+        results = grade_batches(coursedir, config, grading, batches, args.jobs, unsafe=args.unsafe_no_sandbox,
+                                dask=args.dask, scheduler=args.scheduler,
+                                on_result=lambda result, kept: progress.finished(result), keep_servers=True,
+                                on_start=progress.started)
     finally:
         close_servers()
     progress.close()
     print(format_table(results))
     print(f"\n{len(results)} submissions ({summary(results)}) in {time.perf_counter() - start:.1f} s")
-    name = "-".join(args.assignments)
-    report = Path(args.report) if args.report else course_dir / "reports" / f"{name}.html"
-    report.parent.mkdir(parents=True, exist_ok=True)
-    write_report(results, report, title=f"Grading report: {', '.join(args.assignments)}",
-                 answers=answers_of(coursedir, results))
-    write_csv(results, report.with_suffix(".csv"))
+    report = _write_report(coursedir, course_dir, args.assignments, results, args.report)
     print(f"report: {report}; grades for an LMS: {report.with_suffix('.csv')}")
     errors = sum(result.status == "error" for result in results)
     if errors:

@@ -73,8 +73,18 @@ def answers_with_a_copy(n_students=12):
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     results = synthetic_results()
-    path = write_report(results, tmp_path_factory.mktemp("report") / "report.html", title="Term 1 <grading>",
-                        answers=answers_with_a_copy())
+    folder = tmp_path_factory.mktemp("report")
+    made = folder / "course" / "feedback"          # feedback exists for the graded rows of s00 only
+
+    def files(row):
+        feedback = made / row.student / row.assignment / f"{row.assignment}.html"
+        if row.student == "s00" and row.status == "graded":
+            feedback.parent.mkdir(parents=True, exist_ok=True)
+            feedback.write_text("<p>feedback</p>")
+        return feedback, folder / "course" / "autograded" / "none.ipynb"
+
+    path = write_report(results, folder / "reports" / "report.html", title="Term 1 <grading>",
+                        answers=answers_with_a_copy(), files=files, course_dir=folder / "course dir")
     return results, path
 
 
@@ -117,7 +127,10 @@ def test_report_opens_offline_with_every_figure_and_its_counts(report, browser):
             "img", "imgs => imgs.map(i => ({alt: i.alt, loaded: i.complete && i.naturalWidth > 0}))")
         tables = {table_id: page.eval_on_selector_all(
             f"#{table_id} tbody tr", "rows => rows.map(r => Array.from(r.cells, c => c.textContent))")
-            for table_id in ("status-counts", "status-messages", "mistakes", "slowest", "similar")}
+            for table_id in ("status-counts", "status-messages", "mistakes", "slowest", "similar",
+                             "submission-table")}
+        links = page.eval_on_selector_all("#submission-table a", "links => links.map(a => a.getAttribute('href'))")
+        review_commands = page.eval_on_selector_all("#flagged code", "codes => codes.map(c => c.textContent)")
         title = page.title()
     finally:
         context.close()
@@ -134,13 +147,14 @@ def test_report_opens_offline_with_every_figure_and_its_counts(report, browser):
     status_alt = next(image["alt"] for image in images if image["alt"].startswith("Bar chart of statuses"))
     for status, count in statuses.items():
         assert f"{status} {count}" in status_alt
+    graded = [r for r in results if r.status == "graded"]    # the statistics leave the others out
     for assignment in ASSIGNMENTS:
-        scores = [r.score for r in results if r.assignment == assignment]
-        full = sum(1 for r in results if r.assignment == assignment and r.score == r.max_score)
+        scores = [r.score for r in graded if r.assignment == assignment]
+        full = sum(1 for r in graded if r.assignment == assignment and r.score == r.max_score)
         assert any(image["alt"].startswith(f"Histogram of {assignment} scores") and
                    f"{len(scores)} submissions: {full} at full marks" in image["alt"] for image in images)
     lstm_parts = next(image["alt"] for image in images if image["alt"].startswith("Stacked bar chart of lstm"))
-    forget = [p for r in results if r.assignment == "lstm" for p in r.parts if p.grade_id == "forget_gate"]
+    forget = [p for r in graded if r.assignment == "lstm" for p in r.parts if p.grade_id == "forget_gate"]
     assert (f"forget_gate {sum(p.score == 2 for p in forget)} full, {sum(p.score == 1 for p in forget)} partial, "
             f"{sum(p.score == 0 for p in forget)} zero") in lstm_parts
 
@@ -155,6 +169,17 @@ def test_report_opens_offline_with_every_figure_and_its_counts(report, browser):
     assert [(row[0], row[1], float(row[3])) for row in tables["slowest"]] == [
         (r.student, r.assignment, round(r.seconds, 1)) for r in slowest]
     assert tables["similar"] == [["lstm", "s03", "s07", "1", "lstm_step"]]
+
+    # every submission, the flagged ones first, each with its review command; links only to files that exist
+    rows = tables["submission-table"]
+    assert sorted((row[0], row[1], row[2]) for row in rows) == sorted((r.student, r.assignment, r.status)
+                                                                      for r in results)
+    flagged = [r for r in results if r.status == "flagged"]
+    assert flagged and [row[2] for row in rows[:len(flagged)]] == ["flagged"] * len(flagged)
+    assert len(review_commands) == len(flagged)
+    assert all("--course-dir '" in command and " --accept" in command for command in review_commands)
+    s00_graded = sum(r.student == "s00" and r.status == "graded" for r in results)
+    assert len(links) == s00_graded > 0 and all((path.parent / link).is_file() for link in links)
 
 
 def test_report_escapes_what_students_wrote(tmp_path):

@@ -1,7 +1,8 @@
-"""`python -m autograder grade ASSIGNMENT --course-dir DIR`: grade the submissions of one assignment.
+"""`python -m autograder grade ASSIGNMENT [...] --course-dir DIR`: grade the submissions of assignments.
 
 Submissions are read from nbgrader's layout, `DIR/submitted/<student>/<ASSIGNMENT>/<ASSIGNMENT>.ipynb`.
-Each one is graded in its own sandbox, `--jobs` at a time on this machine, or on Dask workers (`--dask`:
+Each one is graded in its own sandbox, `--jobs` at a time on this machine (one pool for every assignment of
+the command), or on Dask workers (`--dask`:
 a local cluster; `--scheduler ADDRESS`: an existing one, whose workers see DIR at the same path).
 Every submission ends with one status row. With sqlite one process records the results in the gradebook
 as they arrive; with a PostgreSQL gradebook on Dask each worker records its own (parallel writers).
@@ -72,11 +73,19 @@ def grade_and_record(recorded):
 
 def grade_batch(coursedir, config, grading, assignment, students=None, jobs=None, unsafe=False,
                 on_result=None, dask=False, scheduler=None, keep_servers=False, on_start=None):
-    """Grade the submissions; returns one SubmissionResult per student, in student order.
+    """Grade the submissions of one assignment; returns one SubmissionResult per student, in student order."""
+    return grade_batches(coursedir, config, grading, {assignment: students}, jobs, unsafe, on_result, dask,
+                         scheduler, keep_servers, on_start)
+
+
+def grade_batches(coursedir, config, grading, batches, jobs=None, unsafe=False, on_result=None, dask=False,
+                  scheduler=None, keep_servers=False, on_start=None):
+    """Grade {assignment: students (None: every student with a submission)} in one pool, so that no worker
+    waits for the last submission of one assignment before the next starts; returns the SubmissionResults
+    assignment by assignment (in the order given), students in order.
 
     on_start(student, assignment) is called as a submission starts, on_result(result, kept) as each
     result is recorded (kept: an earlier grade was kept)."""
-    students = sorted(students) if students else students_of(coursedir, assignment)
     device = grading.device
     if device == "auto":
         import torch
@@ -85,28 +94,31 @@ def grade_batch(coursedir, config, grading, assignment, students=None, jobs=None
     runtime = WORK_ROOT / f"runtime-{os.getpid()}"
     ensure_runtime(runtime)
     try:
-        template = GradingJob("", assignment, "", str(source_file(coursedir, assignment)), grading.seed,
-                              str(runtime), grading.limits, device, unsafe)
-        results, todo = {}, []
-        for student in students:
-            job = replace(template, student=student,
-                          submission=str(submission_path(coursedir, student, assignment)))
-            kept = previous_result(coursedir, student, assignment)
-            if kept and kept.status in FINAL_STATUSES and kept.fingerprint == fingerprint(job):
-                results[student] = kept
-                if on_result:
-                    on_result(kept, True)
-            else:
-                todo.append(job)
+        order, results, todo = [], {}, []
+        for assignment, students in batches.items():
+            students = sorted(students) if students else students_of(coursedir, assignment)
+            template = GradingJob("", assignment, "", str(source_file(coursedir, assignment)), grading.seed,
+                                  str(runtime), grading.limits, device, unsafe)
+            for student in students:
+                order.append((assignment, student))
+                job = replace(template, student=student,
+                              submission=str(submission_path(coursedir, student, assignment)))
+                kept = previous_result(coursedir, student, assignment)
+                if kept and kept.status in FINAL_STATUSES and kept.fingerprint == fingerprint(job):
+                    results[assignment, student] = kept
+                    if on_result:
+                        on_result(kept, True)
+                else:
+                    todo.append(job)
         workers = max(1, jobs or os.cpu_count() or 1)
         for result, recorded in _graded(coursedir, todo, workers, dask or scheduler is not None, scheduler,
                                         on_start or (lambda student, assignment: None)):
             if not recorded:
                 record(coursedir, result)
-            results[result.student] = result
+            results[result.assignment, result.student] = result
             if on_result:
                 on_result(result, False)
-        return [results[s] for s in students]
+        return [results[key] for key in order]
     finally:
         if not keep_servers:
             close_servers()

@@ -1,6 +1,7 @@
 """A whole grading round on embedded defaults: course directory under _build/grading/ (sqlite gradebook
 there, made by `python -m autograder course`), demonstration submissions, sandboxed grading (`python -m
-autograder grade`), feedback without hidden tests, CSV export.
+autograder grade`, one pool for every assignment), the instructor report (reports/demo.html), feedback
+without hidden tests, CSV export.
 
     python -m autograder.grading.demo [--course-dir DIR] [--config FILE] [--unsafe-no-sandbox]
 
@@ -19,13 +20,14 @@ import time
 from pathlib import Path
 
 import nbformat
-from autograder.grading.batch import grade_batch, summary
+from autograder.grading.batch import answers_of, grade_batches, summary
+from autograder.grading.report import write_report
 from autograder.grading.course_dir import make_course
 from autograder.grading.sandbox import SandboxUnavailable, check_sandbox
 from autograder.nbgrader.course import (ASSIGNMENTS, DEFAULT_CONFIG, REPO_ROOT, CourseConfigError, load_course_config,
                                         quiet_nbgrader_logs)
 from autograder.grading.results import format_table
-from autograder.nbgrader.grading import export_csv, generate_feedback, submission_path
+from autograder.nbgrader.grading import export_csv, feedback_and_notebook, generate_feedback, submission_path
 from autograder.nbgrader.submissions import solved_copy, with_answer, write_submission
 
 DEFAULT_COURSE_DIR = REPO_ROOT / "_build" / "grading"
@@ -137,17 +139,18 @@ def main(argv=None):
     print(f"course directory {coursedir.root}: {len(ASSIGNMENTS)} assignments released, "
           f"{len(pairs)} submissions ({time.perf_counter() - start:.1f} s)")
 
-    rows = []
-    for assignment in ASSIGNMENTS:
-        graded_at = time.perf_counter()
-        students = sorted({student for student, a in pairs if a == assignment})
-        batch = grade_batch(coursedir, config, grading, assignment, students, args.jobs,
-                            unsafe=args.unsafe_no_sandbox)
-        print(f"{assignment}: {len(batch)} submissions graded in sandboxes ({summary(batch)}), "
-              f"{time.perf_counter() - graded_at:.1f} s")
-        rows += batch
+    graded_at = time.perf_counter()
+    batches = {a: sorted({student for student, assignment in pairs if assignment == a}) for a in ASSIGNMENTS}
+    rows = grade_batches(coursedir, config, grading, batches, args.jobs, unsafe=args.unsafe_no_sandbox)
+    print(f"{len(rows)} submissions of {len(batches)} assignments graded in sandboxes, one pool "
+          f"({summary(rows)}), {time.perf_counter() - graded_at:.1f} s")
     feedback = generate_feedback(coursedir, config, rows)
     print(f"feedback: {len(feedback)} HTML files, none shows hidden test code")
+    report = Path(coursedir.root) / "reports" / "demo.html"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    write_report(rows, report, title="Grading report: demonstration round", answers=answers_of(coursedir, rows),
+                 course_dir=coursedir.root, files=lambda row: feedback_and_notebook(coursedir, row))
+    print(f"instructor report: {report}")
     csv_path = export_csv(coursedir, config, Path(coursedir.root) / "grades.csv")
     print(f"grades exported to {csv_path}")
     print()

@@ -4,8 +4,10 @@ request), and a CSV for an LMS.
     write_report(results, "report.html", title="RNN course, term 1", answers=answers)
     write_csv(results, "grades.csv")
 
-The report holds the statuses with their counts and messages, the score distribution of each assignment
-and of each of its parts (grade ids), the most frequent diagnosed mistakes of each part
+The report holds the submissions flagged for review (the lines found and the command that settles each),
+a table of every submission (status, reason, score, time, links to its feedback and autograded notebook),
+the statuses with their counts and messages, the score distribution of each assignment and of each of its
+parts in notebook order (graded submissions only), the most frequent diagnosed mistakes of each part
 (``PartResult.hint``), the slowest submissions, and, given the answer cells' sources, the pairs of
 submissions whose answers are identical once comments, docstrings, layout and identifier names are
 normalised away (see ``similar_answers``).
@@ -16,6 +18,8 @@ import csv
 import html
 import io
 import itertools
+import os
+import shlex
 import textwrap
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -25,7 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .results import GRADED
-from .safe_text import csv_cell
+from .safe_text import csv_cell, printable
 from .results import STATUSES
 
 CSV_COLUMNS = ("student", "assignment", "score", "max_score", "status", "reason", "seconds")
@@ -215,24 +219,70 @@ def _status_section(results):
 
 
 def _score_section(results):
-    parts = ['<section id="scores"><h2>Scores</h2>']
+    counted = [r for r in results if r.status == "graded"]
+    left_out = Counter(r.status for r in results if r.status != "graded")
+    note = ("<p>Scores of graded submissions only" + (": not counted here, " + ", ".join(
+        f"{n} {status}" for status, n in sorted(left_out.items())) if left_out else "") + ".</p>")
+    parts = ['<section id="scores"><h2>Scores</h2>', note]
     by_assignment = defaultdict(list)
-    for r in results:
+    for r in counted:
         by_assignment[r.assignment].append(r)
     for assignment in sorted(by_assignment):
         group = by_assignment[assignment]
         max_score = max(r.max_score for r in group)
         parts.append(f"<h3>{html.escape(assignment)}</h3>")
         parts.append(_score_figure(assignment, [r.score for r in group], max_score))
-        part_counts = defaultdict(Counter)
+        part_counts = defaultdict(Counter)    # filled in notebook order (a result lists its parts so)
         for r in group:
             for p in r.parts:
                 kind = "full" if p.score >= p.max_score > 0 else "zero" if p.score <= 0 else "partial"
                 part_counts[p.grade_id][kind] += 1
         if part_counts:
-            parts.append(_parts_figure(assignment, {g: part_counts[g] for g in sorted(part_counts)}))
+            parts.append(_parts_figure(assignment, dict(part_counts)))
     parts.append("</section>")
     return "".join(parts)
+
+
+def _link(path, folder, text):
+    """A relative link from the report's folder to path, when the file exists."""
+    if path is None or not Path(path).is_file():
+        return ""
+    return f'<a href="{html.escape(os.path.relpath(path, folder))}">{html.escape(text)}</a>'
+
+
+def _submissions_section(results, files, folder):
+    """Every submission, flagged first, then by assignment and student; files(result) -> (feedback, notebook)."""
+    order = sorted(results, key=lambda r: (r.status != "flagged", r.assignment, r.student))
+    rows = []
+    for r in order:
+        feedback, notebook = files(r) if files else (None, None)
+        links = " ".join(filter(None, (_link(feedback, folder, "feedback"), _link(notebook, folder, "notebook"))))
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (
+            r.student, r.assignment, r.status, printable(r.message, 300), f"{r.score:g}/{r.max_score:g}",
+            f"{r.seconds:.1f}")) + f"<td>{links}</td></tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("student", "assignment", "status", "reason", "score", "seconds",
+                                             "files"))
+    return ('<section id="submissions"><h2>Submissions</h2>'
+            f'<table id="submission-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+            "</section>")
+
+
+def _flagged_section(results, course_dir):
+    flagged = [r for r in results if r.status == "flagged" and not r.review]
+    if not flagged:
+        return ""
+    where = shlex.quote(str(course_dir)) if course_dir else "DIR"
+    items = []
+    for r in sorted(flagged, key=lambda r: (r.assignment, r.student)):
+        lines = "".join(f"<li>{html.escape(printable(line, 300))}</li>" for line in r.findings[:20])
+        command = (f"python -m autograder review {r.assignment} --course-dir {where} "
+                   f"--student {shlex.quote(r.student)} --accept   # or --reject, with --note TEXT")
+        checks = f"{r.checks_score:g}/{r.max_score:g}" if r.checks_score is not None else "?"
+        items.append(f"<li><strong>{html.escape(r.student)}</strong> ({html.escape(r.assignment)}; the checks "
+                     f"give {checks}):<ul>{lines}</ul><code>{html.escape(command)}</code></li>")
+    return ('<section id="flagged"><h2>Flagged for review</h2><p>Scored 0 until a person decides. Read the '
+            "lines the scan found, then run the command beside them.</p>"
+            f'<ul>{"".join(items)}</ul></section>')
 
 
 def _mistakes_section(results, top):
@@ -277,18 +327,25 @@ table{border-collapse:collapse;margin:1rem 0}th,td{border:1px solid #ccc;padding
 th{background:#f3f3f3}figure{margin:1rem 0}img{max-width:100%}figcaption{font-size:.85rem;color:#555}"""
 
 
-def write_report(results, path, title="Grading report", answers=None, top_mistakes=5, slowest=10):
-    """Write the instructor report of results (SubmissionResults) to one HTML file at path."""
+def write_report(results, path, title="Grading report", answers=None, top_mistakes=5, slowest=10, files=None,
+                 course_dir=None):
+    """Write the instructor report of results (SubmissionResults) to one HTML file at path.
+
+    files(result) -> (feedback HTML, autograded notebook) paths, linked from the submissions' table when
+    they exist; course_dir goes into the review commands of flagged submissions."""
     results = list(results)
     students = {r.student for r in results}
     assignments = {r.assignment for r in results}
     graded = sum(1 for r in results if r.status in GRADED)
     overview = (f'<p id="overview">{len(results)} submissions from {len(students)} students, '
                 f"{len(assignments)} assignments: {graded} graded, {len(results) - graded} not graded.</p>")
-    body = (overview + _status_section(results) + _score_section(results)
+    body = (overview + _flagged_section(results, course_dir)
+            + _submissions_section(results, files, Path(path).resolve().parent)
+            + _status_section(results) + _score_section(results)
             + _mistakes_section(results, top_mistakes) + _slowest_section(results, slowest)
             + _similar_section(answers)) if results else "<p>No submission.</p>"
     page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(page, encoding="utf-8")
     return Path(path)
