@@ -1,5 +1,6 @@
 """The batch progress display, driven by a fake clock and written to a string buffer."""
 import io
+import time
 
 from autograder.grading.progress import BatchProgress, format_duration
 from autograder.grading.results import SubmissionResult
@@ -96,7 +97,43 @@ def test_close_prints_the_summary():
     clock.now += 3725.0
     progress.close()
     assert log.getvalue().splitlines()[-1] == (
-        "3/3 submissions in 1:02:05 (1 failed); 3.0 s per submission, slowest 5.0 s")
+        "3/3 submissions in 1:02:05 (1 failed); 3.0 s per submission graded now, slowest 5.0 s")
+
+
+def test_kept_results_are_marked_and_left_out_of_the_times():
+    clock, log = FakeClock(), io.StringIO()
+    progress = BatchProgress(total=3, stream=log, clock=clock)
+    progress.finished(result("a", seconds=400.0), kept=True)     # its old duration must not count
+    progress.finished(result("b", seconds=2.0))
+    clock.now += 10.0
+    assert progress.time_left() == 10.0                           # one graded now in 10 s, one left
+    progress.finished(result("c", seconds=4.0))
+    progress.close()
+    lines = log.getvalue().splitlines()
+    assert "a lstm: graded 3/4, kept from an earlier run" in lines
+    assert lines[-1] == "3/3 submissions in 0:10 (0 failed, 1 kept from an earlier run); 3.0 s per submission " \
+                        "graded now, slowest 4.0 s"
+
+
+def test_the_last_bar_line_is_not_written_twice_to_a_log():
+    clock, log = FakeClock(), io.StringIO()
+    progress = BatchProgress(total=1, stream=log, clock=clock, interval=0.0)
+    progress.finished(result("a", seconds=1.0))
+    progress.close()
+    bars = [line for line in log.getvalue().splitlines() if line.startswith("[")]
+    assert len(bars) == len(set(bars)) == 1
+
+
+def test_the_ticker_writes_a_line_while_nothing_finishes():
+    log = io.StringIO()
+    progress = BatchProgress(total=2, stream=log, interval=0.05)
+    progress.started("a", "lstm")
+    progress.start_ticker()
+    deadline = time.monotonic() + 5
+    while log.getvalue().count("1 running") < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    progress.close()
+    assert log.getvalue().count("1 running") >= 3
 
 
 def test_format_duration():
