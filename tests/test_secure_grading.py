@@ -32,6 +32,7 @@ pytestmark = pytest.mark.slow
 LIMITS = {"memory_mb": 1024, "processes": 128, "tmp_mb": 128, "cell_seconds": 60, "check_seconds": 30,
           "submission_seconds": 90}
 SANDBOX_UID_FLOOR = 100_000
+TERM_SEED = 7_391_846_205  # digits distinctive enough to search every output for
 SEARCHED = [Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), Path("/root"), REPO_ROOT]
 PARTIAL = '''def forget_gate(x, h, W_if, W_hf, b_if, b_hf):
     return torch.sigmoid(x @ W_if.T + h @ W_hf.T + b_hf)'''
@@ -119,7 +120,7 @@ def results_of(course_dir, assignment):
 def batch(tmp_path_factory):
     course_dir = tmp_path_factory.mktemp("secure") / "course"
     assignments = sorted({a.assignment for a in ATTACKS + HONEST} | {"lstm"})
-    coursedir, _, _ = make_course(course_dir, assignments, seed=4242)
+    coursedir, _, _ = make_course(course_dir, assignments, seed=TERM_SEED)
     settings = json.loads((course_dir / "grading.json").read_text())
     settings["limits"].update(LIMITS)
     (course_dir / "grading.json").write_text(json.dumps(settings))
@@ -232,6 +233,17 @@ def test_the_secret_appears_in_no_output(batch):
     for run in [*batch["runs"].values(), *batch["later"].values()]:
         assert batch["token"] not in run.stdout + run.stderr
     leaked = [p for p in outputs if p.is_file() and _holds(p, token)]
+    assert not leaked, leaked
+
+
+def test_the_term_seed_appears_in_no_output(batch):
+    seed = str(TERM_SEED).encode()
+    course_dir = batch["course_dir"]
+    for run in [*batch["runs"].values(), *batch["later"].values()]:
+        assert str(TERM_SEED) not in run.stdout + run.stderr
+    outputs = [course_dir / "gradebook.db", *course_dir.glob("autograded/**/*"), *course_dir.glob(".grading/**/*"),
+               *course_dir.glob("reports/**/*"), *course_dir.glob("feedback/**/*")]
+    leaked = [p for p in outputs if p.is_file() and _holds(p, seed)]
     assert not leaked, leaked
 
 

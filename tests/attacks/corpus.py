@@ -79,6 +79,13 @@ Coverage: DESIGN.md's threat model and issue 7's list -> attack names.
 | changed kernelspec or language, nbformat 3, huge cell    | kernelspec_bash, nbformat_3, huge_cell, many_cells     |
 | hidden test code / inputs / references in feedback       | leak_caller_frames, leak_inputs_in_exception,          |
 |                                                          | leak_hidden_test_source, leak_via_warnings_and_logging |
+| code the scan never read (issue 17): magic bodies and    | magic_cell_time_hides_kernel,                          |
+| arguments, string annotations, ForwardRef, pickles       | magic_line_time_hides_kernel,                          |
+| through numpy, format fields that walk attributes        | string_annotation_type_hints,                          |
+|                                                          | forward_ref_evaluates_code, numpy_pickle_loads_kernel, |
+|                                                          | format_fields_walk_globals                             |
+| the sandbox holds answers: records, references, targets  | patch_sandbox_records, look_for_answers_in_sandbox,    |
+|                                                          | forged_training_result                                 |
 """
 from __future__ import annotations
 
@@ -3019,8 +3026,179 @@ FEEDBACK_ATTACKS = [
             "warning, log records and stderr.", {"forget_gate": LEAK_WARNINGS}),
 ]
 
+# ===== issue 17: code the scan never read, forged records, answers looked for in the sandbox =====
+
+_VF_CELL = "torch._VF.lstm_cell(x, tuple(state), weight_ih, weight_hh, bias_ih, bias_hh)"
+
+MAGIC_CELL_BODY = r"""%%time
+import torch
+
+
+def lstm_cell(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
+    return torch._VF.lstm_cell(x, tuple(state), weight_ih, weight_hh, bias_ih, bias_hh)
+"""
+
+MAGIC_LINE_ARGUMENT = r"""import torch
+%time lstm_cell = lambda x, state, weight_ih, weight_hh, bias_ih, bias_hh: torch.lstm_cell(x, tuple(state), weight_ih, weight_hh, bias_ih, bias_hh)
+"""
+
+TYPE_HINTS_EVALUATE = r"""import typing
+
+import torch
+
+
+def _holder(kernel: "__import__('tor' + 'ch')._VF.lstm_cell"):
+    return kernel
+
+
+_KERNEL = typing.get_type_hints(_holder)["kernel"]
+
+
+def lstm_cell(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
+    return _KERNEL(x, tuple(state), weight_ih, weight_hh, bias_ih, bias_hh)
+"""
+
+FORWARD_REF_EVALUATE = r"""import typing
+
+import torch
+
+_KERNEL = typing.ForwardRef("__import__('tor' + 'ch')._VF.lstm_cell")._evaluate(globals(), locals(), frozenset())
+
+
+def lstm_cell(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
+    return _KERNEL(x, tuple(state), weight_ih, weight_hh, bias_ih, bias_hh)
+"""
+
+NUMPY_PICKLE_LOADER = r"""import io
+
+import numpy as np
+import torch
+
+# Not an .npy file: with allow_pickle, numpy.load hands it to pickle, which imports torch._VF.lstm_cell.
+_KERNEL = np.load(io.BytesIO(b"ctorch._VF\nlstm_cell\n."), allow_pickle=True)
+
+
+def lstm_cell(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
+    return _KERNEL(x, tuple(state), weight_ih, weight_hh, bias_ih, bias_hh)
+"""
+
+FORMAT_FIELD_CHAINS = _code(LEAK, r"""
+import torch
+
+
+def _walk():
+    found = []
+    for template in ("{0.__globals__}", "{0.__code__.co_consts}", "{0.__globals__[__builtins__]}"):
+        try:
+            found.append(template.format(forget_gate))
+        except Exception as error:
+            found.append(repr(error))
+    return "\n".join(found)
+
+
+def forget_gate(x, h, W_if, W_hf, b_if, b_hf):
+    text = _leak(_walk())
+    return _text_tensor(text, (x.shape[0], W_if.shape[0]), x.dtype).to(x.device)
+""")
+
+PATCH_SANDBOX_RECORDS = _code(LEAK, r"""
+import sys
+
+import torch
+
+_FAKE = {"passed": True, "score": 1000, "status": "graded"}
+for _name, _module in list(sys.modules.items()):
+    if _name.startswith("autograder"):
+        for _attr in list(vars(_module)):
+            if _attr.lower().startswith(("record", "save", "write", "observe", "copy", "snapshot", "load")):
+                setattr(_module, _attr, lambda *args, **kwargs: _FAKE)
+try:
+    from autograder.checks import references as _REFERENCES
+except Exception as error:
+    _REFERENCES = None
+    _leak(repr(error))
+
+
+def forget_gate(x, h, W_if, W_hf, b_if, b_hf):
+    if _REFERENCES is not None:
+        _leak("references importable in the sandbox")
+        return _REFERENCES.forget_gate(x, h, W_if, W_hf, b_if, b_hf)
+    return torch.zeros(x.shape[0], W_if.shape[0], dtype=x.dtype, device=x.device)
+""")
+
+LOOK_FOR_ANSWERS = _code(LEAK, FIND, r"""
+import importlib
+import os
+
+import torch
+
+_FOUND = []
+for _module in ("autograder.checks.specs", "autograder.checks.references", "autograder.hints",
+                "autograder.assess", "autograder.checks.specs_training", "rnn_demos.bptt", "rnn_demos.long_range"):
+    try:
+        importlib.import_module(_module)
+        _FOUND.append("imported " + _module)
+    except Exception as error:
+        _FOUND.append(f"{_module}: {error!r}")
+_FOUND.append(repr({key: value for key, value in os.environ.items()}))
+_FOUND += [_read(path) for path in _find(lambda path, base: base in ("grading.json", "specs.py", "references.py",
+                                                                   "SECRET.txt", "lstm.ipynb"), seconds=20)]
+_leak("\n".join(_FOUND))
+
+
+def forget_gate(x, h, W_if, W_hf, b_if, b_hf):
+    return _text_tensor("\n".join(_FOUND), (x.shape[0], W_if.shape[0]), x.dtype).to(x.device)
+""")
+
+FORGED_TRAINING_RESULT = r"""import torch
+
+
+def adding_parameters():
+    # The host computes the predictions from the returned parameters; extra keys and a copied target
+    # function would be all an answer could add.
+    try:
+        from autograder.checks.specs_training import adding_targets
+    except Exception:
+        adding_targets = None
+    hidden = 4
+    parameters = {"weight_ih": torch.zeros(4 * hidden, 2), "weight_hh": torch.zeros(4 * hidden, hidden),
+                  "bias_ih": torch.zeros(4 * hidden), "bias_hh": torch.zeros(4 * hidden),
+                  "head_weight": torch.zeros(1, hidden), "head_bias": torch.ones(1)}
+    parameters["predictions"] = torch.ones(1000)
+    parameters["mse"] = torch.tensor(0.0)
+    return parameters
+
+
+trained_parameters = adding_parameters()
+"""
+
+FORGERY_ATTACKS = [
+    _attack("magic_cell_time_hides_kernel", "undo-refusal", "The recurrent kernel inside the body of a %%time "
+            "cell, which the scan once received as one string.", {"lstm_cell": MAGIC_CELL_BODY}),
+    _attack("magic_line_time_hides_kernel", "undo-refusal", "The recurrent kernel in the argument of a %time "
+            "line.", {"lstm_cell": MAGIC_LINE_ARGUMENT}),
+    _attack("string_annotation_type_hints", "undo-refusal", "typing.get_type_hints evaluates a string "
+            "annotation that names the kernel.", {"lstm_cell": TYPE_HINTS_EVALUATE}),
+    _attack("forward_ref_evaluates_code", "undo-refusal", "typing.ForwardRef._evaluate turns a string into "
+            "the kernel.", {"lstm_cell": FORWARD_REF_EVALUATE}),
+    _attack("numpy_pickle_loads_kernel", "undo-refusal", "numpy.load with allow_pickle unpickles bytes that "
+            "import the kernel.", {"lstm_cell": NUMPY_PICKLE_LOADER}),
+    _attack("format_fields_walk_globals", "read-secrets", "str.format fields that walk attributes and "
+            "indexes (globals, builtins, constants) into the outputs.", {"forget_gate": FORMAT_FIELD_CHAINS}),
+    _attack("patch_sandbox_records", "patch-checks", "Replaces every recording function of the course's "
+            "modules in the sandbox and tries to call the references there.",
+            {"forget_gate": PATCH_SANDBOX_RECORDS}),
+    _attack("look_for_answers_in_sandbox", "read-secrets", "Imports the judge's modules, reads the environment "
+            "and searches the sandbox's file system for specs, references, grading.json and sources.",
+            {"forget_gate": LOOK_FOR_ANSWERS}),
+    _attack("forged_training_result", "patch-checks", "The training part returns untrained parameters plus "
+            "forged predictions and a zero loss, and looks for the targets' function.",
+            {"adding_parameters": FORGED_TRAINING_RESULT}),
+]
+
 ATTACKS = (PATCH_ATTACKS + UNDO_ATTACKS + READ_ATTACKS + WRITE_ATTACKS + PERSIST_ATTACKS + HANG_ATTACKS
-           + EXHAUST_ATTACKS + KILL_ATTACKS + EXIT_ATTACKS + NETWORK_ATTACKS + STRUCTURE_ATTACKS + FEEDBACK_ATTACKS)
+           + EXHAUST_ATTACKS + KILL_ATTACKS + EXIT_ATTACKS + NETWORK_ATTACKS + STRUCTURE_ATTACKS + FEEDBACK_ATTACKS
+           + FORGERY_ATTACKS)
 
 
 # ===== honest but unusual submissions: each must keep exactly full credit =====
@@ -3146,6 +3324,29 @@ def _with_solutions(assignment, answers):
     return {**solutions, **answers}
 
 
+HONEST_CONFIG = {"forget_gate": '''import os
+
+import torch
+from torch.utils.data import TensorDataset
+
+
+class Settings:
+    verbose = os.environ.get("RNN_COURSE_VERBOSE", "") == "1"
+    activation = "sigmoid"
+
+
+SETTINGS = Settings()
+ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh}
+
+
+def forget_gate(x, h, W_if, W_hf, b_if, b_hf):
+    activation = ACTIVATIONS[getattr(SETTINGS, "activation")]
+    rows = TensorDataset(x, h)  # (x_b, h_b) pairs, as a batching loop would read them
+    if SETTINGS.verbose:
+        print(f"{len(rows)} rows")
+    return activation(x @ W_if.T + b_if + h @ W_hf.T + b_hf)
+'''}
+
 HONEST_KIND = "honest"
 HONEST = [
     _attack("honest_helpers_in_extra_cell", HONEST_KIND,
@@ -3159,6 +3360,10 @@ HONEST = [
     _attack("honest_prints_a_lot", HONEST_KIND,
             "A correct notebook that prints about 0.8 MB when its first cell runs and a line per lstm_param_count call (never in the cell, which the adding task calls thousands of times).",
             _with_solutions("lstm", HONEST_CHATTY)),
+    _attack("honest_config_and_environment", HONEST_KIND,
+            "A correct notebook whose forget gate reads a setting with getattr on an object of its own, an "
+            "environment variable through os.environ and batches rows with torch.utils.data.TensorDataset.",
+            _with_solutions("lstm", HONEST_CONFIG)),
 ]
 
 
