@@ -67,7 +67,9 @@ def _assess(check_id, records):
                                              expected))
     if failure:
         view, message = failure
-        where, hint = diagnose(spec, views) if not view.passed and not view.observation.forbidden else ([], None)
+        # Explained from every case whose values are wrong, even when the first failure is another rule's.
+        values_wrong = any(not v.passed for v in views)
+        where, hint = diagnose(spec, views) if values_wrong and not view.observation.forbidden else ([], None)
         text = f"{check_id} failed on a hidden case ({view.case.describe(view.inputs)}):\n{message}"
         text += "".join(f"\nWhere: {line}" for line in where)
         if hint:

@@ -11,7 +11,9 @@ from dataclasses import replace
 
 import torch
 
+from autograder.checks.cases import visible_family_cases
 from autograder.checks.collect import through_wire
+from autograder.checks.families import GRADIENT_FAMILIES
 from autograder.checks.contracts import contract_for
 from autograder.checks.gradients import gradient_checked
 from autograder.checks.judge import expected_outcome, judge
@@ -26,7 +28,8 @@ from autograder.sandbox.threads import one_thread
 # Fewer and smaller cases than the hidden ones, enforcing the same rules (autograder.checks.contracts): the
 # public case in float64, the same in float32 (dtype follows the inputs), one step with batch 1 (no axis
 # squeezed away), steps == batch for sequences (the layout comes from batch_first, not from the shapes),
-# every invalid option the text documents, and CUDA when the student has it (device follows the inputs).
+# every invalid option the text documents, CUDA when the student has it (device follows the inputs), and
+# one case of each family of inputs that applies (autograder.checks.cases.visible_family_cases).
 VISIBLE_VARIANTS = (dict(), dict(dtype=torch.float32, seed=1), dict(steps=1, batch=1, seed=2))
 STEPS_EQUAL_BATCH = dict(steps=3, batch=3, seed=3)
 SEQUENCE_OPTION = "batch_first"
@@ -42,7 +45,7 @@ def visible_cases(check_id):
     cases = [replace(Case(), **variant).with_options(**options) for options in options_list for variant in variants]
     cases += [Case().with_options(**{**options_list[0], **invalid})
               for invalid, _ in contract_for(check_id).value_errors]
-    return cases
+    return cases + visible_family_cases(check_id)
 
 
 def visible_tolerance(check_id, case):
@@ -84,8 +87,10 @@ def _first_failure_of(spec, check_id, fn, cases):
     views, failure = [], None
     for index, case in enumerate(cases):
         inputs = spec.make_inputs(case)
-        # One gradient is enough to show that the function stays differentiable: the first case's.
-        gradient_due = index == 0 and gradient_checked(contract_for(check_id), case)
+        # One gradient is enough to show that the function stays differentiable: the first case's; and those
+        # of saturated gates, where a `where`-based sigmoid has NaN gradients.
+        gradient_due = (index == 0 or case.family in GRADIENT_FAMILIES) and gradient_checked(contract_for(check_id),
+                                                                                             case)
         [(call, _)] = through_wire([(spec.call_for(inputs), gradient_due)])
         observation = observe(fn, call, gradient_due, spec.refusals, COURSE_KERNELS)
         outcome = expected_outcome(spec, inputs)

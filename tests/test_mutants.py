@@ -440,7 +440,7 @@ MUTANTS = [
     ("sequence_models.transition_matrix", transition_zero_rows, "uniform"),
     ("sequence_models.transition_matrix", transition_nan_rows, "uniform"),
     ("sequence_models.markov_log_likelihood", markov_without_initial, "initial term"),
-    ("sequence_models.markov_log_likelihood", markov_transposed, "P[s_t, s_{t-1}]"),
+    ("sequence_models.markov_log_likelihood", markov_transposed, "A[s_t, s_{t-1}]"),
     ("sequence_models.latent_update", latent_A_untransposed, "not transposed"),
     ("rnn.rnn_cell", rnn_cell_without_bias_hh, "bias_hh is missing"),
     ("rnn.rnn_cell", rnn_cell_always_tanh, "nonlinearity argument is ignored"),

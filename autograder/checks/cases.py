@@ -15,14 +15,19 @@ registry). The case set follows each function's contract rather than typical use
   (autograder.checks.contracts), and values that reach each branch (clipping norms on both sides of max_norm and
   of sqrt(max_norm), exactly at max_norm; Markov states seen only first, only last, never, the highest
   states never; a Markov sequence long enough that a product of probabilities underflows, and an
-  impossible transition, whose log-likelihood is -inf).
+  impossible transition, whose log-likelihood is -inf);
+- families of inputs, each in every check where it applies (`family_cases`, autograder.checks.families):
+  large and very large pre-activations, non-contiguous views, batch/input/hidden sizes of 1, a second call
+  with the same shapes and new values (state kept between calls), an ill-conditioned series (least squares).
+  The long sequence (64 steps) covers every check that loops over time, the backward passes included.
 """
 from dataclasses import replace
 
 import torch
 
 from autograder.checks.contracts import contract_for
-from autograder.checks.specs import SPECS, Case
+from autograder.checks.families import is_weight
+from autograder.checks.specs import SPECS, Case, assignment_of
 
 DEFAULT_SEED = 1701
 
@@ -31,7 +36,8 @@ SIZES = {
     "square": dict(steps=5, batch=2, input_size=4, hidden_size=4),
     "one_step_batch_1": dict(steps=1, batch=1, input_size=3, hidden_size=5),
     "steps_equal_batch": dict(steps=4, batch=4, input_size=6, hidden_size=3),
-    "long": dict(steps=20, batch=2, input_size=3, hidden_size=4),
+    "long": dict(steps=64, batch=2, input_size=3, hidden_size=4),
+    "size_one": dict(steps=3, batch=1, input_size=1, hidden_size=1),
 }
 SHORT_SIZES = ("rectangular", "square", "one_step_batch_1", "steps_equal_batch")
 DTYPES = (torch.float32, torch.float64)
@@ -51,9 +57,70 @@ def hidden_cases(check_id, device, seed=DEFAULT_SEED):
     base = Case(dtype=torch.float64, device=device, seed=case_seed(seed, len(SIZES)), **SIZES["rectangular"])
     for options, _ in contract_for(check_id).value_errors:
         cases.append(replace(base, options={**spec.hidden_options[0], **options}))
+    return cases + family_cases(check_id, device, seed)
+
+
+# The notebooks whose checks get the families (a new notebook opts in once its references handle them).
+FAMILY_ASSIGNMENTS = ("sequence_models", "rnn", "lstm", "gru")
+LARGE_FAMILY_DTYPES = {"large": DTYPES, "huge": (torch.float64,)}
+
+
+def family_cases(check_id, device, seed=DEFAULT_SEED):
+    """The cases of every family of inputs that applies to the check, decided from its inputs and contract:
+    - large / huge pre-activations: the inputs hold weights and the function has a nonlinearity (an
+      activation or gate blocks in its contract, or a backward pass written by hand);
+    - non-contiguous views, sizes of 1, a repeated call: the function takes tensors;
+    - an ill-conditioned series: the contract says the function solves least squares."""
+    spec, contract = SPECS[check_id], contract_for(check_id)
+    if assignment_of(check_id) not in FAMILY_ASSIGNMENTS:
+        return []
+    first = spec.hidden_options[0]
+    rectangular = Case(dtype=torch.float64, device=device, options=dict(first), **SIZES["rectangular"])
+    probe = spec.make_inputs(rectangular)
+    if spec.call_for(probe).no_arguments:
+        return []
+    tensors = [value for value in probe.values() if isinstance(value, (torch.Tensor, tuple, list))]
+    nonlinear = bool(contract.activations or contract.gate_blocks or "autograd" in spec.refusals)
+    index = len(SIZES) + 1  # case seeds after those of the sizes and of the invalid options
+    cases = []
+
+    def add(family, dtypes=(torch.float64,), all_options=True, **sizes):
+        nonlocal index
+        index += 1
+        for dtype in dtypes:
+            for options in (spec.hidden_options if all_options else (first,)):
+                cases.append(Case(dtype=dtype, device=device, seed=case_seed(seed, index), options=dict(options),
+                                  family=family, **{**SIZES["rectangular"], **sizes}))
+
+    if nonlinear and any(is_weight(name) for name in probe):
+        for family, dtypes in LARGE_FAMILY_DTYPES.items():
+            add(family, dtypes)
+    if tensors:
+        add("noncontiguous")
+        add("repeat", all_options=False)
+    add("size_one", **SIZES["size_one"])
+    if contract.least_squares:
+        add("ill_conditioned")
     return cases
 
 
 def case_seed(term_seed, index):
     """A case seed from the term seed: distinct per size set, unpredictable without the term seed."""
     return (term_seed * 1_000_003 + 7919 * (index + 1)) % (2**31 - 1)
+
+
+VISIBLE_FAMILY_SEED = 0  # public: the visible checks show these cases' inputs to whoever runs them
+
+
+def visible_family_cases(check_id):
+    """For the visible checks: one case of each family that applies (the first option, the first dtype),
+    and the long sequence for a check that loops over time, all from a public seed."""
+    spec = SPECS[check_id]
+    first_of_family = {}
+    for case in family_cases(check_id, "cpu", VISIBLE_FAMILY_SEED):
+        first_of_family.setdefault(case.family, case)
+    cases = list(first_of_family.values())
+    if spec.loops_over_time:
+        cases.append(Case(dtype=torch.float64, seed=case_seed(VISIBLE_FAMILY_SEED, list(SIZES).index("long")),
+                          options=dict(spec.visible_options[0]), **SIZES["long"]))
+    return cases

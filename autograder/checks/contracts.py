@@ -9,6 +9,8 @@ Rules that hold for every check (stated in every notebook's "How to work" or in 
   it says int, a 0-dim tensor where it says so); compared before any value.
 - DTYPE and DEVICE follow the inputs (unless `fixed_dtype` says otherwise: the Markov matrix is float64).
 - NO IN-PLACE CHANGE of an input, and NO INPUT OBJECT RETURNED as (part of) the result.
+- SEPARATE OUTPUTS: no two returned tensors share memory (h_n is not a view of output[-1], one tensor is
+  not returned for two gradients).
 Per check:
 - `value_errors`: option values the text says must raise ValueError;
 - `differentiable`: cells and layers stay differentiable: the gradient of a fixed weighted sum of the
@@ -37,6 +39,7 @@ class Contract:
     # Counting checks: (input_size, hidden_size) -> {output key ("" for a single int): (gate blocks,
     # {term: its count})}, for explanations of a wrong count.
     count_terms: Callable | None = None
+    least_squares: bool = False                   # it solves least squares (gets an ill-conditioned case)
 
 
 def parameter_terms(blocks, input_size, hidden_size):
@@ -62,10 +65,10 @@ CONTRACTS = {
         value_errors=(({"tau": 0}, "tau < 1"), ({"tau": -1}, "tau < 1"), ({"tau": "steps"}, "tau >= T"),
                       ({"tau": "steps+1"}, "tau >= T")),
         differentiable=True),
-    "sequence_models.fit_ar": Contract("a tuple (w, b): w (tau,), b a 0-dim tensor"),
+    "sequence_models.fit_ar": Contract("a tuple (w, b): w (tau,), b a 0-dim tensor", least_squares=True),
     "sequence_models.predict_ahead": Contract("a tensor (k,)", differentiable=True),
     "sequence_models.transition_matrix": Contract("a float64 tensor (n_states, n_states) on the device of states",
-                                                  fixed_dtype={"P": torch.float64}),
+                                                  fixed_dtype={"A": torch.float64}),
     "sequence_models.markov_log_likelihood": Contract("a 0-dim tensor", differentiable=True),
     "sequence_models.latent_update": Contract("a tensor (batch, d_h)", differentiable=True),
     "rnn.rnn_cell": Contract("a tensor (batch, hidden)",
@@ -99,6 +102,12 @@ CONTRACTS = {
     "gru.gru_cell": Contract("a tensor (batch, hidden)", differentiable=True,
                              gate_blocks=3, gate_names="rzn"),
     "gru.gru_forward": _sequence(3, "rzn", "h_n"),
+    "lstm.lstm_step_backward": Contract('a dict of gradients keyed "x", "h", "c", "weight_ih", "weight_hh", '
+                                        '"bias_ih", "bias_hh"', gate_blocks=4, gate_names="ifgo"),
+    "lstm.lstm_bptt": Contract('a dict of gradients keyed "weight_ih", "weight_hh", "bias_ih", "bias_hh", "h0", '
+                               '"c0"', gate_blocks=4, gate_names="ifgo"),
+    "gru.gru_step_backward": Contract('a dict of gradients keyed "x", "h", "weight_ih", "weight_hh", "bias_ih", '
+                                      '"bias_hh"', gate_blocks=3, gate_names="rzn"),
     "gru.parameter_counts": Contract('a dict {"rnn", "gru", "lstm"} of Python ints',
                                      count_terms=lambda input_size, hidden_size: {
                                          key: parameter_terms(blocks, input_size, hidden_size)
@@ -114,6 +123,7 @@ COMMON_RULES = {
     "device": "keep the input's device in what you return",
     "no_in_place": "leave the inputs unchanged",
     "new_objects": "return new tensors, not the inputs",
+    "separate_outputs": "return outputs that do not share memory with each other",
 }
 
 

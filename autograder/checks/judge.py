@@ -10,6 +10,7 @@ from autograder.checks.contracts import contract_for
 from autograder.checks.gradients import reference_gradients
 from autograder.checks.specs import layout_for
 from autograder.checks.tolerances import gradient_tolerance
+from autograder.sandbox.snapshots import TensorSnapshot
 
 
 def clone_inputs(value):
@@ -36,7 +37,7 @@ def judge(spec, inputs, observation, tolerance, outcome=None, gradient_due=False
     `outcome` is expected_outcome(spec, inputs), when the caller has it already; `gradient_due` says
     whether this case compares gradients (autograder.checks.gradients.gradient_checked). The order follows the
     contract (autograder.checks.contracts): refused kernels, documented ValueErrors, exceptions, inputs returned
-    or changed in place, then type, container, shape, dtype, device, values, and last the gradient.
+    or changed in place, outputs sharing memory, then type, container, shape, dtype, device, values, and last the gradient.
     """
     if observation.forbidden:
         return f"no credit: {observation.forbidden}"
@@ -60,6 +61,8 @@ def judge(spec, inputs, observation, tolerance, outcome=None, gradient_due=False
     if observation.returned_inputs:
         return (f"the result holds the input object {', '.join(observation.returned_inputs)} itself; return new "
                 "tensors (a caller's tensors must stay theirs, e.g. g * scale or x.clone())")
+    if observation.aliased_outputs:
+        return aliased_message(spec, inputs, observation)
     try:
         observed = spec.derive(observation.result, inputs)
     except (ValueError, TypeError) as error:  # what the function returned cannot be judged: say why
@@ -97,6 +100,34 @@ def judge_gradient(spec, inputs, observation, tolerance):
         if message:
             return message
     return None
+
+
+def aliased_message(spec, inputs, observation):
+    """Which returned tensors share memory, by their names in the text, and what to return instead."""
+    names = output_leaf_names(layout_for(spec, inputs).names, observation.result)
+    pairs = ", ".join(f"`{_name_at(names, j)}` and `{_name_at(names, k)}`" for j, k in observation.aliased_outputs[:3])
+    return (f"{pairs} share memory (one is a view of the other, or the same tensor is returned twice): "
+            "return separate tensors, so that changing one cannot change the other (e.g. the last state "
+            "itself rather than output[-1], or .clone())")
+
+
+def _name_at(names, index):
+    return names[index] if index < len(names) else f"output {index}"
+
+
+def output_leaf_names(names, result):
+    """Names of the non-empty tensor leaves of a recorded result, depth first, as observe numbers them:
+    tuple positions from the layout, list items as name[k], dict values as name['key']."""
+    if isinstance(result, TensorSnapshot):
+        return [names if isinstance(names, str) else "output"] if result.values.size else []
+    if isinstance(result, (tuple, list)):
+        if isinstance(names, tuple) and len(names) == len(result):
+            return [leaf for sub, item in zip(names, result) for leaf in output_leaf_names(sub, item)]
+        base = names[:-2] if isinstance(names, str) and names.endswith("[]") else str(names)
+        return [leaf for k, item in enumerate(result) for leaf in output_leaf_names(f"{base}[{k}]", item)]
+    if isinstance(result, dict):
+        return [leaf for key, item in result.items() for leaf in output_leaf_names(f"{names}[{key!r}]", item)]
+    return []
 
 
 def _flat_output_names(names):

@@ -73,12 +73,12 @@ def transition_matrix(states, n_states):
     return torch.where(totals > 0, counts / totals.clamp(min=1), uniform)
 
 
-def markov_log_likelihood(states, P, p0):
-    return torch.log(p0[states[0]]) + torch.log(P[states[:-1], states[1:]]).sum()
+def markov_log_likelihood(states, A, p0):
+    return torch.log(p0[states[0]]) + torch.log(A[states[:-1], states[1:]]).sum()
 
 
-def latent_update(h, x, A, B):
-    return nn.functional.linear(h, A) + nn.functional.linear(x, B)
+def latent_update(h, x, W_hh, W_ih):
+    return nn.functional.linear(h, W_hh) + nn.functional.linear(x, W_ih)
 
 
 def _single_layer_forward(layer_class, x, h0, weights, batch_first):

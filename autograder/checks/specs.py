@@ -13,6 +13,8 @@ case generators need to know about its check:
 - `refusals`: what the sandbox refuses while it runs (autograder.sandbox.forbidden: "recurrent_kernels",
   "autograd", "clip_grad_norm"); by default the recurrent kernels in the rnn, lstm and gru notebooks;
 - `cpu_seconds`: the CPU time its hidden check may use in the sandbox (None: the course's limit).
+`register` wraps `make_inputs` so that a case's family of inputs (autograder.checks.families: large
+weights, non-contiguous views, an ill-conditioned series) is applied to whatever the spec built.
 Its contract (the rules the text states) goes to autograder.checks.contracts.CONTRACTS.
 
 Where it runs: the sandbox calls the student's function with `Spec.call_for(inputs)` (a plain
@@ -28,6 +30,7 @@ from torch import nn
 
 from autograder.checks import references as ref
 from autograder.checks.compare import OutputLayout
+from autograder.checks.families import DESCRIPTIONS, apply_family
 from autograder.sandbox.observe import Call
 
 
@@ -41,11 +44,14 @@ class Case:
     input_size: int = 3
     hidden_size: int = 4
     options: dict = field(default_factory=dict)
+    family: str = ""  # a family of inputs (autograder.checks.families), "" for plain random inputs
 
     def describe(self, inputs):
-        """What a student needs to reproduce the case: the inputs' shapes and options, dtype and device."""
+        """What a student needs to reproduce the case: the inputs' shapes and options, dtype and device,
+        and the family of its inputs."""
         parts = [_describe_input(name, value) for name, value in inputs.items()]
-        return f"{', '.join(parts)}; {str(self.dtype).replace('torch.', '')} on {self.device}"
+        family = f"; {DESCRIPTIONS[self.family]}" if self.family else ""
+        return f"{', '.join(parts)}; {str(self.dtype).replace('torch.', '')} on {self.device}{family}"
 
     def with_options(self, **options):
         return replace(self, options={**self.options, **options})
@@ -116,7 +122,15 @@ def register(*specs):
             raise ValueError(f"check {spec.check_id} registered twice")
         if spec.refusals is None:
             spec = replace(spec, refusals=default_refusals(spec.check_id))
-        SPECS[spec.check_id] = spec
+        SPECS[spec.check_id] = replace(spec, make_inputs=_with_family(spec.make_inputs))
+
+
+def _with_family(make_inputs):
+    """make_inputs, then the case's family of inputs (autograder.checks.families) applied to them."""
+    def make(case):
+        inputs = make_inputs(case)
+        return apply_family(case.family, inputs) if case.family else inputs
+    return make
 
 
 class Draw:
@@ -215,7 +229,7 @@ def _predict_inputs(case):
     draw = Draw(case)
     tau = _resolve_steps(case.options.get("tau", 3), case.steps)
     return {"history": draw.normal(max(case.steps, tau)), "w": draw.normal(tau, scale=0.4),
-            "b": draw.normal(1)[0], "k": case.options.get("k", 5)}
+            "b": draw.normal(1)[0], "k": _resolve_steps(case.options.get("k", 5), case.steps)}
 
 
 def _transition_inputs(case):
@@ -236,19 +250,19 @@ def _markov_inputs(case):
     draw = Draw(case)
     n_states = case.options.get("n_states", 4)
     length = case.options.get("length", case.steps * 3)
-    states, P = draw.integers(n_states, length), draw.probabilities(n_states, n_states)
+    states, A = draw.integers(n_states, length), draw.probabilities(n_states, n_states)
     if case.options.get("impossible") and length > 1:
         # One transition that occurs gets probability 0: the log-likelihood is -inf.
-        P = P.clone()
-        P[states[0], states[1]] = 0.0
-    return {"states": states, "P": P, "p0": draw.probabilities(n_states)}
+        A = A.clone()
+        A[states[0], states[1]] = 0.0
+    return {"states": states, "A": A, "p0": draw.probabilities(n_states)}
 
 
 def _latent_inputs(case):
     draw = Draw(case)
     d_h, d_x = case.hidden_size, case.input_size
     return {"h": draw.normal(case.batch, d_h), "x": draw.normal(case.batch, d_x),
-            "A": draw.normal(d_h, d_h, scale=0.5), "B": draw.normal(d_h, d_x, scale=0.5)}
+            "W_hh": draw.normal(d_h, d_h, scale=0.5), "W_ih": draw.normal(d_h, d_x, scale=0.5)}
 
 
 # ----- RNN -----
@@ -369,10 +383,11 @@ register(
          hidden_options=({"tau": 1}, {"tau": 3})),
     Spec("sequence_models.predict_ahead", _predict_inputs, ref.predict_ahead,
          OutputLayout("predictions", {"predictions": ("step",)}),
-         hidden_options=({"tau": 3, "k": 6}, {"tau": 1, "k": 1}, {"tau": "steps", "k": 4}),
+         hidden_options=({"tau": 3, "k": 6}, {"tau": 1, "k": 1}, {"tau": "steps", "k": 4},
+                         {"tau": 2, "k": "steps"}),  # with the long sequence, a horizon of 64
          visible_options=({"tau": 3, "k": 4},), loops_over_time=True),
     Spec("sequence_models.transition_matrix", _transition_inputs, ref.transition_matrix,
-         OutputLayout("P", {"P": ("from_state", "to_state")}),
+         OutputLayout("A", {"A": ("from_state", "to_state")}),
          hidden_options=({"n_states": 4}, {"n_states": 7}, {"n_states": 12, "length": 120},
                          {"n_states": 5, "length": 2}, {"n_states": 6, "unseen_highest": 2}),
          visible_options=({}, {"n_states": 7, "length": 40}, {"n_states": 6, "unseen_highest": 2}),

@@ -89,7 +89,7 @@ BACKWARD_SPECS = [
     Spec("lstm.lstm_step_backward", _lstm_step_inputs, lstm_step_backward_reference, OutputLayout("grads"),
          refusals=MANUAL_BACKWARD),
     Spec("lstm.lstm_bptt", _lstm_sequence_inputs, lstm_bptt_reference, OutputLayout("grads"),
-         refusals=MANUAL_BACKWARD),
+         loops_over_time=True, refusals=MANUAL_BACKWARD),
     Spec("gru.gru_step_backward", _gru_step_inputs, gru_step_backward_reference, OutputLayout("grads"),
          refusals=MANUAL_BACKWARD),
 ]

@@ -1,8 +1,9 @@
 """Graded answers: "predict, then run" questions and numbers found by an experiment.
 
 The student writes a function without arguments that returns the answer (`def answer_q1(): return 3`),
-or, for the RNN radius, runs an experiment inside it; the check calls it. An answer is a number, judged
-within a stated absolute tolerance, or one of a few named choices. A wrong answer is
+or, for the RNN radius, runs an experiment inside it; the check calls it. An answer is a number (a Python
+int where the text asks for an int, else an int or a float; not a tensor), judged within the precision
+the text asks for, or one of a few named choices (exactly: equal strings, not the same object). A wrong answer is
 only called wrong: the message never shows the expected value. A right one shows the explanation.
 """
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ class AnswerSpec(Spec):
     choices: tuple = ()
     tolerance: float = 1e-6
     explanation: str = ""
+    integer: bool = False  # the text asks for an int: a float, even 7.0, is the wrong type
 
     def call_for(self, inputs):
         return Call({}, no_arguments=True)
@@ -40,12 +42,15 @@ class AnswerSpec(Spec):
                 shown = repr(result) if type(result) in (str, int, float, bool) or result is None else kind_name(result)
                 raise ValueError(f"{name} must return one of {', '.join(map(repr, self.choices))}; got {shown}")
             return self.choices.index(result)
-        if isinstance(result, TensorSnapshot) and result.values.size == 1:
-            result = result.values.reshape(()).item()
-        elif isinstance(result, ScalarSnapshot):
-            result = result.value
-        if type(result) not in (int, float):
-            raise TypeError(f"{name} must return a number (int or float); got {kind_name(result)}")
+        if isinstance(result, ScalarSnapshot) and result.type_name.startswith("numpy.float") and not self.integer:
+            result = result.value  # np.float64 is a float
+        wanted = (int,) if self.integer else (int, float)
+        if type(result) not in wanted:
+            what = "a Python int" if self.integer else "a Python number (int or float)"
+            convert = ("int(...)" if self.integer else "float(...)") if isinstance(
+                result, (TensorSnapshot, ScalarSnapshot, float)) else ""
+            raise TypeError(f"{name} must return {what}; got {kind_name(result)}"
+                            + (f" ({convert} or .item() converts it)" if convert else ""))
         return torch.tensor(float(result), dtype=torch.float64)
 
     def judge_result(self, observed, expected, inputs):
@@ -66,10 +71,10 @@ def _choice(check_id, choices, right, explanation):
                       dtype_free=True, choices=choices, explanation=explanation)
 
 
-def _number(check_id, value, tolerance, explanation):
+def _number(check_id, value, tolerance, explanation, integer=False):
     return AnswerSpec(check_id, _no_inputs, lambda: torch.tensor(float(value()), dtype=torch.float64),
                       OutputLayout(function_name(check_id)), dtype_free=True, tolerance=tolerance,
-                      explanation=explanation)
+                      explanation=explanation, integer=integer)
 
 
 # ----- the experiment of the rnn notebook -----
@@ -79,7 +84,7 @@ def _number(check_id, value, tolerance, explanation):
 # ||d h_50 / d h_0||_2 is at least 1; radii on the grid 0.50, 0.55, ..., 3.00.
 RADIUS_SETUP = dict(input_size=4, hidden_size=32, steps=50, seed=0)
 RADIUS_GRID = tuple(round(0.5 + 0.05 * k, 2) for k in range(51))
-RADIUS_TOLERANCE = 0.05
+RADIUS_TOLERANCE = 0.025  # half a grid step: the neighbouring radii of the grid are wrong answers
 
 
 def gradient_norm_over_setup(radius):
@@ -95,16 +100,18 @@ def smallest_nonvanishing_radius_reference():
     return next(radius for radius in RADIUS_GRID if gradient_norm_over_setup(radius) >= 1.0)
 
 
+FOUR_DECIMALS = 0.5e-4  # "to four decimals": half a unit of the fourth decimal
+
 QUESTION_SPECS = [
     # sequence_models
     _number("sequence_models.answer_q1", lambda: 1.0 / 3.0, 1e-6,
             "Symbol 2 occurs only at the last step, so it is never left: its row has no counts and gets the "
             "uniform row 1/K = 1/3, not zeros (a row of zeros would not be a distribution)."),
-    _number("sequence_models.answer_q2", lambda: 0.9 ** 19, 1e-4,
+    _number("sequence_models.answer_q2", lambda: 0.9 ** 19, FOUR_DECIMALS,
             "x_0 enters h_1 = x_0 W_ih^T = 1, and each of the 19 later steps multiplies the state by W_hh = 0.9: "
             "h_20 = 0.9^19. A linear latent state forgets its past geometrically when |W_hh| < 1."),
     # rnn
-    _number("rnn.answer_q1", lambda: 7, 0.0,
+    _number("rnn.answer_q1", lambda: 7, 0.0, integer=True, explanation=
             "d h_T / d h_t = J_T J_{T-1} ... J_{t+1} has one factor per step from t+1 to T: T - t = 7. "
             "Each factor is diag(1 - h_k^2) W_hh, so the product of 7 of them shrinks or grows geometrically."),
     _number("rnn.answer_q2", lambda: 3.0, 1e-9,

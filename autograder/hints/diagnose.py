@@ -2,10 +2,13 @@
 
 For each check a catalogue of known mistakes: a hint and a function that computes what a solution with
 that mistake would return on the same inputs. They are tried first, then the generic transformations
-of autograder.hints.explain; a hint is given only when it reproduces the student's output on every case.
-Exceptions are matched on their message.
+of autograder.hints.explain; a hint is given only when it reproduces the student's output on every case
+(an exception included: the mistaken computation must raise where the student's did). From an exception's
+text only what its shapes prove is said (a product that fits with one factor transposed), and a scalar
+answer gets no hint: it is right or wrong.
 """
 import itertools
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -13,11 +16,14 @@ import torch
 
 from autograder.hints import mistaken_kernels as wk
 from autograder.checks.compare import compare
+from autograder.checks.families import is_weight
 from autograder.checks.contracts import contract_for
 from autograder.hints.explain import CaseView, Hypothesis, exception_views_hint, likely_mistake, locate
 from autograder.checks.specs import layout_for
 
 LSTM_GATE_NAMES, GRU_GATE_NAMES = "ifgo", "rzn"
+TRANSPOSED_WEIGHTS = ("transposed weights: PyTorch stores a weight as (out_features, in_features), so the product "
+                      "is x @ weight.T")
 
 
 @dataclass(frozen=True)
@@ -34,13 +40,14 @@ def diagnose(spec, views):
     """
     judged = [v for v in views if v.expected_error is None and not v.observation.forbidden]
     failing = [v for v in judged if not v.passed]
-    if not failing:
+    if not failing or hasattr(spec, "judge_result"):  # answers and trained models: right or wrong only
         return [], None
     catalogue = [Hypothesis(m.hint, _catalogue_prediction(m)) for m in MISTAKES.get(spec.check_id, ())]
     first = failing[0]
     if first.observation.error_type:
         pattern = exception_views_hint(views)
-        hint = likely_mistake(spec, judged, catalogue) or _exception_hint(first.inputs, first.observation)
+        hint = likely_mistake(spec, judged, catalogue) or _product_shapes_hint(first.observation.error_message,
+                                                                                first.inputs)
         return ([pattern] if pattern else []), hint
     return locate(spec, judged), likely_mistake(spec, judged, catalogue)
 
@@ -62,17 +69,21 @@ def _catalogue_prediction(mistake):
     return lambda view: mistake.outputs(**view.inputs)
 
 
-def _exception_hint(inputs, observation):
-    message = observation.error_message
-    if "cannot be multiplied" in message or "size mismatch" in message:
-        return ("the shapes do not fit a matrix product: PyTorch stores a weight as (out_features, "
-                "in_features), so the product is x @ W.T (transposed weights?)")
-    if "must match the size" in message and inputs.get("batch_first"):
-        return ("it fails only with batch_first=True: move the time axis first (x.transpose(0, 1)) "
-                "and transpose the output back")
-    if "must match the size" in message:
-        return "two tensors of different shapes are combined: check which weight multiplies x and which h"
-    return None
+def _product_shapes_hint(message, inputs):
+    """For 'mat1 and mat2 shapes cannot be multiplied (a x b and c x d)' where b == d and a weight input
+    has the shape (c, d): that weight is a product's second factor and fits only transposed, which is what
+    the shapes say (no guess about the cause)."""
+    found = re.search(r"cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)", message)
+    if not found:
+        return None
+    _, inner, rows, last = (int(g) for g in found.groups())
+    weight_shapes = {tuple(value.shape) for name, value in inputs.items()
+                     if is_weight(name) and isinstance(value, torch.Tensor)}
+    if inner != last or (rows, last) not in weight_shapes:
+        return None
+    return (f"a product of shapes ({found.group(1)}, {inner}) and ({found.group(3)}, {last}) fits only with "
+            "the second factor transposed: PyTorch stores a weight as (out_features, in_features), so the "
+            "product is x @ weight.T (transposed weights?)")
 
 
 # ----- hypotheses -----
@@ -94,7 +105,7 @@ def _gate_mistakes(right_activation):
         Mistake(f"{act_names[1]} used where the gate needs {act_names[0]}", make(activation=wrong_activation)),
         Mistake("the input bias b_i* is missing (PyTorch adds both biases)", make(drop_b_x=True)),
         Mistake("the hidden bias b_h* is missing (PyTorch adds both biases)", make(drop_b_h=True)),
-        Mistake("transposed weights: use x @ W.T (PyTorch stores weights as (out, in))", make(transposed=True)),
+        Mistake(TRANSPOSED_WEIGHTS, make(transposed=True)),
         Mistake("the input weight multiplies h and the hidden weight multiplies x", make(swap_weights=True)),
     ]
 
@@ -154,18 +165,19 @@ def _gru_cell_mistakes(sequence=False):
             acts = tuple(other if j == k else torch.sigmoid for j in range(2))
             found.append(Mistake(f"gate {name} uses {other_name} where it needs sigmoid", make(gate_activations=acts)))
     found.append(Mistake("the candidate n has no tanh", make(candidate_activation=lambda t: t)))
-    return found + _gru_candidate_hints(make) + [
+    return found + _gru_candidate_hints(make, "weight_hh[2H:]", "bias_hh[2H:]", "bias_ih[2H:]") + [
         Mistake("z and 1-z swapped: PyTorch uses h' = (1-z)*n + z*h", make(swap_z=True)),
         Mistake("bias_ih is missing (PyTorch adds both biases)", make(drop_b_x=True)),
         Mistake("bias_hh is missing (PyTorch adds both biases)", make(drop_b_h=True)),
     ]
 
 
-def _gru_candidate_hints(make):
+def _gru_candidate_hints(make, w_hn="W_hn", b_hn="b_hn", b_in="b_in"):
+    """The candidate's mistakes, with the names of its weights as the function takes them."""
     return [
-        Mistake("reset applied before the product, r*(h) @ W_hn.T (Cho et al./d2l); PyTorch applies it after: "
-                "r * (h @ W_hn.T + b_hn)", make(reset_before_product=True)),
-        Mistake("b_hn folded into b_in: in PyTorch b_hn sits inside the reset, r * (h @ W_hn.T + b_hn)",
+        Mistake(f"reset applied before the product, (r * h) @ {w_hn}.T (Cho et al./d2l); PyTorch applies it "
+                f"after: r * (h @ {w_hn}.T + {b_hn})", make(reset_before_product=True)),
+        Mistake(f"{b_hn} folded into {b_in}: in PyTorch {b_hn} sits inside the reset, r * (h @ {w_hn}.T + {b_hn})",
                 make(b_hn_outside_reset=True)),
         Mistake("the reset gate r is not used in the candidate", make(no_reset=True)),
         Mistake("the candidate n uses sigmoid instead of tanh", make(candidate_activation=torch.sigmoid)),
@@ -178,7 +190,7 @@ def _gru_candidate_mistakes():
         return lambda x, h, r, W_in, W_hn, b_in, b_hn: activation(
             wk.gru_candidate_preactivation(x, h, r, W_in, W_hn, b_in, b_hn, **mistake))
     return _gru_candidate_hints(make) + [
-        Mistake("transposed weights: use x @ W.T (PyTorch stores weights as (out, in))",
+        Mistake(TRANSPOSED_WEIGHTS,
                 lambda x, h, r, W_in, W_hn, b_in, b_hn: torch.tanh(x @ W_in + b_in + r * (h @ W_hn + b_hn))),
     ]
 
@@ -195,7 +207,7 @@ def _rnn_cell_mistakes():
         Mistake("sigmoid used where the RNN cell uses tanh (or relu)", make(force_activation=torch.sigmoid)),
         Mistake("bias_ih is missing (PyTorch adds both biases)", make(drop_b_x=True)),
         Mistake("bias_hh is missing (PyTorch adds both biases)", make(drop_b_h=True)),
-        Mistake("transposed weights: use x @ W.T (PyTorch stores weights as (out, in))", make(transposed=True)),
+        Mistake(TRANSPOSED_WEIGHTS, make(transposed=True)),
         Mistake("weight_ih multiplies h and weight_hh multiplies x", make(swap_weights=True)),
     ]
 
@@ -240,7 +252,7 @@ def _bptt_mistakes():
         return lambda x, h0, grad_h_T, **w: wk.rnn_bptt(x, h0, _weights(w), grad_h_T, **mistake)
     return [
         Mistake("BPTT without the recursive term: the gradient must flow back through every step "
-                "(dh_{t-1} = (dh_t * (1 - h_t^2)) @ W_hh)", make(recursion="last_step_only")),
+                "(dh_{t-1} = (dh_t * (1 - h_t^2)) @ weight_hh)", make(recursion="last_step_only")),
         Mistake("BPTT without the recursive term: each step gets grad_h_T instead of the gradient carried "
                 "back from the later steps", make(recursion="not_propagated")),
         Mistake("the tanh derivative (1 - h_t^2) is missing", make(tanh_derivative=False)),
@@ -255,7 +267,7 @@ def _norm_mistakes():
         Mistake("entries in reverse order: entry t must be the norm of d h_T / d h_t (entry T is sqrt(hidden))",
                 make(reverse=True)),
         Mistake("the tanh derivative diag(1 - h^2) is missing from the step Jacobians", make(derivative=False)),
-        Mistake("the step Jacobian is diag(1 - h_t^2) W_hh, not its transpose", make(transposed=True)),
+        Mistake("the step Jacobian is diag(1 - h_t^2) weight_hh, not its transpose", make(transposed=True)),
         Mistake("the step Jacobian d h_t / d h_{t-1} uses h_t (the new state), not h_{t-1}", make(shifted=True)),
         Mistake("spectral norm used; the check asks for the Frobenius norm", make(norm=2)),
     ]
@@ -383,7 +395,7 @@ def _transition_mistakes():
                 lambda states, n_states: rows(_transition_counts(states, n_states), 0.0)),
         Mistake("a state never left gives 0/0 or zeros: its row must be uniform, 1/n_states",
                 lambda states, n_states: rows(_transition_counts(states, n_states), float("nan"))),
-        Mistake("counts transposed: P[i, j] counts moves from i to j (rows are 'from')",
+        Mistake("counts transposed: A[i, j] counts moves from i to j (rows are 'from')",
                 lambda states, n_states: rows(_transition_counts(states, n_states, transposed=True),
                                               1.0 / n_states)),
         Mistake("normalised by the total count; each row must sum to 1",
@@ -394,24 +406,25 @@ def _transition_mistakes():
 
 
 def _markov_mistakes():
-    def log_terms(states, P):
-        return torch.log(P[states[:-1], states[1:]])
+    def log_terms(states, A):
+        return torch.log(A[states[:-1], states[1:]])
     return [
-        Mistake("the initial term log p0[s_0] is missing", lambda states, P, p0: log_terms(states, P).sum()),
-        Mistake("P indexed as P[s_t, s_{t-1}]: rows are the previous state",
-                lambda states, P, p0: torch.log(p0[states[0]]) + torch.log(P[states[1:], states[:-1]]).sum()),
+        Mistake("the initial term log p0[s_0] is missing", lambda states, A, p0: log_terms(states, A).sum()),
+        Mistake("A indexed as A[s_t, s_{t-1}]: rows are the previous state",
+                lambda states, A, p0: torch.log(p0[states[0]]) + torch.log(A[states[1:], states[:-1]]).sum()),
         Mistake("the likelihood instead of its log",
-                lambda states, P, p0: p0[states[0]] * P[states[:-1], states[1:]].prod()),
+                lambda states, A, p0: p0[states[0]] * A[states[:-1], states[1:]].prod()),
         Mistake("a mean instead of a sum over transitions",
-                lambda states, P, p0: torch.log(p0[states[0]]) + log_terms(states, P).mean()),
+                lambda states, A, p0: torch.log(p0[states[0]]) + log_terms(states, A).mean()),
     ]
 
 
 def _latent_mistakes():
     return [
-        Mistake("A is not transposed: h_next = h @ A.T + x @ B.T",
-                lambda h, x, A, B: h @ A + x @ B.T),
-        Mistake("A and B used untransposed: h_next = h @ A.T + x @ B.T", lambda h, x, A, B: h @ A + x @ B),
+        Mistake("W_hh is not transposed: h_next = h @ W_hh.T + x @ W_ih.T",
+                lambda h, x, W_hh, W_ih: h @ W_hh + x @ W_ih.T),
+        Mistake("W_hh and W_ih used untransposed: h_next = h @ W_hh.T + x @ W_ih.T",
+                lambda h, x, W_hh, W_ih: h @ W_hh + x @ W_ih),
     ]
 
 
@@ -436,7 +449,7 @@ def _output_gate_mistakes():
         Mistake("tanh used where the output gate needs sigmoid", make(activation=torch.tanh)),
         Mistake("the input bias b_io is missing (PyTorch adds both biases)", make(drop_b_x=True)),
         Mistake("the hidden bias b_ho is missing (PyTorch adds both biases)", make(drop_b_h=True)),
-        Mistake("transposed weights: use x @ W.T (PyTorch stores weights as (out, in))", make(transposed=True)),
+        Mistake(TRANSPOSED_WEIGHTS, make(transposed=True)),
     ]
 
 

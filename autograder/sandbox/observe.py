@@ -97,7 +97,7 @@ def observe(fn, call, with_gradient=False, refusals=(), refused_modules=()):
     names = list(inputs)
     modified = tuple(_input_name(names, m) for m in modified)
     return Observation(result=snapshot(result), modified_inputs=modified, forbidden=guard.violation,
-                       returned_inputs=_returned_inputs(result, given), aliased_outputs=_aliased(result),
+                       returned_inputs=_returned_inputs(result, given), aliased_outputs=_aliased(result, given),
                        **gradient_fields)
 
 
@@ -136,16 +136,23 @@ def _leaves(result):
     return []
 
 
-def _aliased(result):
-    """Pairs (j, k) of output tensors (depth-first positions) whose memory overlaps."""
+def _aliased(result, given=None):
+    """Pairs (j, k) of output tensors (depth-first positions) whose memory overlaps, leaving out views of an
+    input (x.unfold(...) and x[tau:] may overlap: they are the caller's data, not two new results)."""
     leaves = [leaf for leaf in _leaves(result) if leaf.numel() and not leaf.is_meta]
+    input_storages = {t.untyped_storage().data_ptr() for _, t in _tensors("", list((given or {}).values()))
+                      if not t.is_meta}
     spans = []
     for leaf in leaves:
+        if leaf.untyped_storage().data_ptr() in input_storages:
+            spans.append((None, 0, 0))  # never overlaps
+            continue
         start = leaf.data_ptr()
         extent = 1 + sum((size - 1) * stride for size, stride in zip(leaf.shape, leaf.stride()))
         spans.append((leaf.device, start, start + extent * leaf.element_size()))
     return tuple((j, k) for j in range(len(spans)) for k in range(j + 1, len(spans))
-                 if spans[j][0] == spans[k][0] and spans[j][1] < spans[k][2] and spans[k][1] < spans[j][2])
+                 if spans[j][0] is not None and spans[j][0] == spans[k][0] and spans[j][1] < spans[k][2]
+                 and spans[k][1] < spans[j][2])
 
 
 def _returned_inputs(result, given):

@@ -82,9 +82,9 @@ def _hand_made_probes(check_id):
     if check_id == "sequence_models.markov_log_likelihood":
         impossible = probabilities(3, 3)
         impossible[0] = torch.tensor([0.0, 0.5, 0.5], dtype=torch.float64)  # 0 -> 0 never happens
-        return [{"states": torch.tensor([2]), "P": probabilities(3, 3), "p0": probabilities(3)},
-                {"states": torch.tensor([1, 0, 0, 2]), "P": impossible, "p0": probabilities(3)},
-                {"states": torch.randint(0, 3, (400,), generator=draw), "P": probabilities(3, 3, dtype=torch.float32),
+        return [{"states": torch.tensor([2]), "A": probabilities(3, 3), "p0": probabilities(3)},
+                {"states": torch.tensor([1, 0, 0, 2]), "A": impossible, "p0": probabilities(3)},
+                {"states": torch.randint(0, 3, (400,), generator=draw), "A": probabilities(3, 3, dtype=torch.float32),
                  "p0": probabilities(3, dtype=torch.float32)}]
     if check_id == "sequence_models.predict_ahead":
         return [{"history": torch.randn(5, generator=draw, dtype=torch.float64),

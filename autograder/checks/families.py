@@ -1,0 +1,87 @@
+"""Families of hidden inputs that break code written for typical inputs (issue 14), applied to a case's inputs.
+
+A case (autograder.checks.specs.Case) names at most one family; `apply_family` turns the inputs its spec
+built into the family's inputs, with the same names and shapes:
+- "large" / "huge": every weight and bias (and a cell state that enters tanh as it is) scaled (by 25 / 1000), so pre-activations reach about +-50 /
+  +-1e3 and the gates saturate: an exp-based sigmoid or tanh overflows, a clamped pre-activation shows,
+  a `where`-based sigmoid has NaN gradients;
+- "noncontiguous": every tensor a non-contiguous view with the same values (matrices stored transposed,
+  vectors with stride 2): `.view`, `as_strided` or `data_ptr` arithmetic on an input fails;
+- "ill_conditioned": a nearly constant series, so the lags of an AR design are almost collinear:
+  normal equations with an explicit inverse lose the digits that lstsq keeps.
+Size families (batch, input and hidden sizes of 1; long sequences) and repeated calls (same shapes, new
+values) need no transform: autograder.checks.cases picks their sizes and seeds. Which family applies to
+which check follows from its inputs and its contract (autograder.checks.cases.family_cases).
+"""
+import torch
+
+LARGE_SCALES = {"large": 25.0, "huge": 1000.0}
+GRADIENT_FAMILIES = tuple(LARGE_SCALES)  # the visible checks compare gradients there too (NaN from a `where`)
+WEIGHT_PREFIXES = ("weight_", "bias_", "W_", "b_")
+PRE_ACTIVATIONS = ("c_next",)  # inputs that enter an activation as they are (tanh(c_next))
+ILL_CONDITIONED_NOISE = 1e-5  # relative to the series' level: cond(design) ~ 1e5, normal equations ~ 1e10
+
+DESCRIPTIONS = {
+    "large": "weights and biases x25: pre-activations up to about +-50, saturated gates",
+    "huge": "weights and biases x1000: pre-activations beyond +-1e3, saturated gates",
+    "noncontiguous": "inputs are non-contiguous views: matrices stored transposed, vectors strided",
+    "size_one": "batch, input and hidden sizes of 1",
+    "repeat": "a second call with the same shapes as an earlier case and new values",
+    "ill_conditioned": "an ill-conditioned design: a nearly constant series, lags almost collinear",
+}
+
+# What a feature of the failing cases says in a message (autograder.hints.explain.case_pattern).
+PATTERN_TEXT = {
+    "large": "large pre-activations (|a| up to about 50: saturated gates)",
+    "huge": "very large pre-activations (|a| beyond 1e3: saturated gates)",
+    "noncontiguous": "non-contiguous inputs (transposed or strided views: .view/as_strided on an input)",
+    "size_one": "sizes of 1 (batch, input and hidden size 1: a squeeze() drops them)",
+    "repeat": "a second call with the same shapes and new values (state kept from a previous call: a cache "
+              "or a global)",
+    "ill_conditioned": "an ill-conditioned design (normal equations or an explicit inverse lose the digits; "
+                       "use torch.linalg.lstsq)",
+}
+
+
+def is_weight(name):
+    return name.startswith(WEIGHT_PREFIXES)
+
+
+def apply_family(family, inputs):
+    """The inputs of `family`, from the inputs the spec built (a new dict; the given one is not changed)."""
+    if family in LARGE_SCALES:
+        scale = LARGE_SCALES[family]
+        return {name: value * scale if (is_weight(name) or name in PRE_ACTIVATIONS) and _floating(value) else value
+                for name, value in inputs.items()}
+    if family == "noncontiguous":
+        return {name: _map_tensors(value, non_contiguous) for name, value in inputs.items()}
+    if family == "ill_conditioned":
+        x = inputs["x"]
+        level = 3.0 + ILL_CONDITIONED_NOISE * x.double()
+        return {**inputs, "x": level.to(dtype=x.dtype, device=x.device)}
+    return dict(inputs)
+
+
+def non_contiguous(tensor):
+    """The same values in a non-contiguous layout: dimensions stored in reverse order (a matrix stored
+    transposed), a vector with stride 2; 0-dim tensors and tensors of one element stay as they are."""
+    if tensor.dim() == 0 or tensor.numel() <= 1:
+        return tensor
+    if tensor.dim() == 1:
+        spread = torch.zeros(2 * tensor.shape[0], dtype=tensor.dtype, device=tensor.device)
+        spread[::2] = tensor
+        return spread[::2]
+    reverse = tuple(range(tensor.dim() - 1, -1, -1))
+    return tensor.permute(reverse).contiguous().permute(reverse)
+
+
+def _floating(value):
+    return isinstance(value, torch.Tensor) and value.is_floating_point()
+
+
+def _map_tensors(value, transform):
+    if isinstance(value, torch.Tensor):
+        return transform(value)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_map_tensors(v, transform) for v in value)
+    return value

@@ -1,0 +1,355 @@
+"""Hidden cases by family (issue 14): each family reaches every check it applies to, builds the inputs it
+claims, lets the right implementations pass, and catches the mistake it exists for.
+
+The mistakes here are our own, one or more per family; the blind sets in tests/heldout measure the same
+families on implementations written by someone who did not see this code.
+"""
+import pytest
+import torch
+
+import reference_solutions as right
+import reference_solutions_new_parts as right_new
+from autograder.assess import run_check
+from autograder.checks.cases import FAMILY_ASSIGNMENTS, family_cases, hidden_cases, visible_family_cases
+from autograder.checks.contracts import contract_for
+from autograder.checks.families import non_contiguous
+from autograder.checks.specs import SPECS
+from autograder.selfcheck import check
+
+SEED = 20261206
+CHECKS = [c for c in SPECS if c.split(".")[0] in FAMILY_ASSIGNMENTS]
+SOLUTIONS = {**right.BY_CHECK_ID, **right_new.BY_CHECK_ID}
+
+
+def _families(check_id):
+    return {case.family for case in family_cases(check_id, "cpu", SEED)}
+
+
+def _failure(check_id, fn):
+    result = run_check(check_id, fn, device="cpu", seed=SEED)
+    assert not result.passed, f"{check_id}: the mistake passed: {result.message}"
+    return result.message
+
+
+# ----- where each family applies -----
+
+@pytest.mark.parametrize("check_id", CHECKS)
+def test_each_family_reaches_the_checks_its_rule_names(check_id):
+    spec, contract = SPECS[check_id], contract_for(check_id)
+    families = _families(check_id)
+    inputs = spec.make_inputs(hidden_cases(check_id, "cpu", SEED)[0])
+    takes_arguments = not spec.call_for(inputs).no_arguments
+    weights = any(name.startswith(("weight_", "bias_", "W_", "b_")) for name in inputs)
+    nonlinear = bool(contract.activations or contract.gate_blocks or "autograd" in spec.refusals)
+    tensors = any(isinstance(v, (torch.Tensor, tuple, list)) for v in inputs.values())
+    assert ("large" in families) == ("huge" in families) == (takes_arguments and weights and nonlinear)
+    assert ("noncontiguous" in families) == ("repeat" in families) == (takes_arguments and tensors)
+    assert ("size_one" in families) == takes_arguments
+    assert ("ill_conditioned" in families) == (check_id == "sequence_models.fit_ar")
+
+
+def test_the_large_families_reach_every_cell_gate_and_backward_pass():
+    for check_id in ("lstm.forget_gate", "gru.gru_candidate", "lstm.output_gate_and_hidden", "rnn.rnn_cell",
+                     "lstm.lstm_forward", "rnn.rnn_bptt", "lstm.lstm_step_backward", "lstm.lstm_bptt",
+                     "gru.gru_step_backward", "rnn.hidden_gradient_norms"):
+        assert {"large", "huge"} <= _families(check_id), check_id
+    for check_id in ("lstm.cell_update", "sequence_models.latent_update", "rnn.clip_grad_norm"):
+        assert not {"large", "huge"} & _families(check_id), check_id
+
+
+@pytest.mark.parametrize("check_id", [c for c in CHECKS if SPECS[c].loops_over_time])
+def test_every_check_that_loops_over_time_gets_a_long_sequence(check_id):
+    assert max(case.steps for case in hidden_cases(check_id, "cpu", SEED)) >= 60
+    assert max(case.steps for case in visible_family_cases(check_id)) >= 60
+
+
+def test_the_backward_passes_through_time_loop_over_time():
+    assert SPECS["lstm.lstm_bptt"].loops_over_time and SPECS["rnn.rnn_bptt"].loops_over_time
+
+
+@pytest.mark.parametrize("check_id", CHECKS)
+def test_the_visible_checks_get_one_case_of_each_family(check_id):
+    visible = {case.family for case in visible_family_cases(check_id)} - {""}
+    assert visible == _families(check_id)
+    hidden_seeds = {case.seed for case in hidden_cases(check_id, "cpu")}
+    assert not hidden_seeds & {case.seed for case in visible_family_cases(check_id)}
+
+
+# ----- what each family builds -----
+
+def _family_case(check_id, family, dtype=torch.float64):
+    return next(c for c in family_cases(check_id, "cpu", SEED) if c.family == family and c.dtype == dtype)
+
+
+def _pre_activation(inputs):
+    return inputs["x"] @ inputs["W_if"].T + inputs["b_if"] + inputs["h"] @ inputs["W_hf"].T + inputs["b_hf"]
+
+
+@pytest.mark.parametrize("family, at_least", [("large", 50.0), ("huge", 1e3)])
+def test_large_families_reach_the_stated_pre_activations(family, at_least):
+    inputs = SPECS["lstm.forget_gate"].make_inputs(_family_case("lstm.forget_gate", family))
+    assert float(_pre_activation(inputs).abs().max()) >= at_least
+    c_next = SPECS["lstm.output_gate_and_hidden"].make_inputs(_family_case("lstm.output_gate_and_hidden", family))
+    assert float(c_next["c_next"].abs().max()) >= at_least  # tanh(c_next) saturates too
+
+
+@pytest.mark.parametrize("check_id", ["rnn.rnn_forward", "lstm.lstm_cell", "rnn.clip_grad_norm",
+                                      "sequence_models.markov_log_likelihood", "lstm.lstm_bptt"])
+def test_non_contiguous_inputs_have_the_values_of_a_plain_case(check_id):
+    spec = SPECS[check_id]
+    case = _family_case(check_id, "noncontiguous")
+    plain = spec.make_inputs(case.__class__(**{**case.__dict__, "family": ""}))
+    given = spec.make_inputs(case)
+    pairs = [(a, b) for name in plain for a, b in _tensor_pairs(plain[name], given[name])]
+    assert pairs and all(torch.equal(a, b) for a, b in pairs)
+    assert all(not b.is_contiguous() for _, b in pairs if b.numel() > 1 and b.dim() >= 1 and min(b.shape) > 1)
+
+
+def _tensor_pairs(a, b):
+    if isinstance(a, torch.Tensor):
+        return [(a, b)]
+    if isinstance(a, (tuple, list)):
+        return [pair for x, y in zip(a, b) for pair in _tensor_pairs(x, y)]
+    return []
+
+
+def test_non_contiguous_keeps_values_and_breaks_view():
+    matrix = torch.arange(6.0).reshape(2, 3)
+    moved = non_contiguous(matrix)
+    assert torch.equal(moved, matrix) and not moved.is_contiguous()
+    with pytest.raises(RuntimeError):
+        moved.view(6)
+    vector = non_contiguous(torch.arange(4.0))
+    assert vector.stride() == (2,) and torch.equal(vector, torch.arange(4.0))
+
+
+def test_the_ill_conditioned_design_is_ill_conditioned():
+    inputs = SPECS["sequence_models.fit_ar"].make_inputs(_family_case("sequence_models.fit_ar", "ill_conditioned"))
+    x, tau = inputs["x"], inputs["tau"]
+    design = torch.cat([x.unfold(0, tau, 1)[:-1], torch.ones(len(x) - tau, 1, dtype=x.dtype)], dim=1)
+    assert float(torch.linalg.cond(design)) > 1e5
+
+
+def test_size_one_has_batch_input_and_hidden_sizes_of_one():
+    case = _family_case("gru.gru_cell", "size_one")
+    inputs = SPECS["gru.gru_cell"].make_inputs(case)
+    assert inputs["x"].shape == (1, 1) and inputs["h"].shape == (1, 1) and inputs["weight_hh"].shape == (3, 1)
+
+
+def test_a_repeated_call_has_the_shapes_of_an_earlier_case_and_new_values():
+    spec = SPECS["lstm.lstm_cell"]
+    cases = hidden_cases("lstm.lstm_cell", "cpu", SEED)
+    repeat = next(c for c in cases if c.family == "repeat")
+    earlier = next(c for c in cases[:cases.index(repeat)] if c.dtype == repeat.dtype and not c.family
+                   and (c.steps, c.batch, c.input_size, c.hidden_size)
+                   == (repeat.steps, repeat.batch, repeat.input_size, repeat.hidden_size))
+    assert not torch.equal(spec.make_inputs(repeat)["x"], spec.make_inputs(earlier)["x"])
+
+
+# ----- the right implementations pass; other right ways too -----
+
+def _design(x, tau):
+    design = x.unfold(0, tau, 1)[:-1]
+    return torch.cat([design, torch.ones(len(x) - tau, 1, dtype=x.dtype, device=x.device)], dim=1), x[tau:]
+
+
+def _fit_by_pinv(x, tau):
+    design, target = _design(x, tau)
+    solution = torch.linalg.pinv(design) @ target
+    return solution[:-1], solution[-1]
+
+
+def _fit_by_qr(x, tau):
+    design, target = _design(x, tau)
+    q, r = torch.linalg.qr(design)
+    solution = torch.linalg.solve_triangular(r, (q.T @ target)[:, None], upper=True)[:, 0]
+    return solution[:-1], solution[-1]
+
+
+def _ar_design_by_views(x, tau):
+    """Views of the input (they overlap each other): the caller's data, allowed."""
+    if tau < 1 or tau >= len(x):
+        raise ValueError("tau must satisfy 1 <= tau < T")
+    return x.unfold(0, tau, 1)[:-1], x[tau:]
+
+
+@pytest.mark.parametrize("check_id, fn", [
+    ("sequence_models.fit_ar", _fit_by_pinv), ("sequence_models.fit_ar", _fit_by_qr),
+    ("sequence_models.ar_design_matrix", _ar_design_by_views),
+    ("lstm.lstm_bptt", right_new.BY_CHECK_ID["lstm.lstm_bptt"]), ("rnn.rnn_bptt", right.BY_CHECK_ID["rnn.rnn_bptt"]),
+    ("lstm.lstm_forward", right.BY_CHECK_ID["lstm.lstm_forward"]),
+])
+def test_right_implementations_pass_every_family(check_id, fn):
+    result = run_check(check_id, fn, device="cpu", seed=SEED)
+    assert result.passed, result.message
+
+
+# ----- each family catches its mistakes -----
+
+def _overflowing_sigmoid(a):
+    return torch.exp(a) / (1 + torch.exp(a))
+
+
+def forget_gate_exp_sigmoid(x, h, W_if, W_hf, b_if, b_hf):
+    return _overflowing_sigmoid(x @ W_if.T + b_if + h @ W_hf.T + b_hf)
+
+
+def forget_gate_where_sigmoid(x, h, W_if, W_hf, b_if, b_hf):
+    a = x @ W_if.T + b_if + h @ W_hf.T + b_hf
+    return torch.where(a >= 0, 1 / (1 + torch.exp(-a)), torch.exp(a) / (1 + torch.exp(a)))
+
+
+def candidate_clamped(x, h, W_ig, W_hg, b_ig, b_hg):
+    return torch.tanh((x @ W_ig.T + b_ig + h @ W_hg.T + b_hg).clamp(-5, 5))
+
+
+def gru_step_backward_exp_sigmoid(x, h, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_next):
+    grads = right_new.BY_CHECK_ID["gru.gru_step_backward"](x, h, weight_ih, weight_hh, bias_ih, bias_hh,
+                                                            grad_h_next)
+    pre = x @ weight_ih.T + bias_ih  # an overflowing exp taken on the way, as a hand-written sigmoid does
+    return {key: value + 0 * _overflowing_sigmoid(pre).sum() for key, value in grads.items()}
+
+
+@pytest.mark.parametrize("check_id, fn", [
+    ("lstm.forget_gate", forget_gate_exp_sigmoid), ("lstm.forget_gate", forget_gate_where_sigmoid),
+    ("lstm.candidate", candidate_clamped), ("gru.gru_step_backward", gru_step_backward_exp_sigmoid),
+])
+def test_large_pre_activations_catch_overflow_clamping_and_nan_gradients(check_id, fn):
+    _failure(check_id, fn)
+    with pytest.raises(AssertionError):
+        check(check_id, fn)
+
+
+def test_an_overflow_is_localised_to_the_large_pre_activations():
+    message = _failure("lstm.forget_gate", forget_gate_exp_sigmoid)
+    assert "large pre-activations" in message and "non-finite" in message
+
+
+def lstm_cell_viewing_weights(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
+    hidden = weight_hh.shape[1]
+    blocks_ih = weight_ih.view(-1).reshape(4, hidden, -1)  # .view(-1) needs a contiguous input
+    blocks_hh = weight_hh.view(-1).reshape(4, hidden, hidden)
+    h, c = state
+    i, f, g, o = (x @ blocks_ih[k].T + h @ blocks_hh[k].T for k in range(4))
+    b_i, b_f, b_g, b_o = (bias_ih + bias_hh).chunk(4)
+    c_next = torch.sigmoid(f + b_f) * c + torch.sigmoid(i + b_i) * torch.tanh(g + b_g)
+    return torch.sigmoid(o + b_o) * torch.tanh(c_next), c_next
+
+
+def test_non_contiguous_inputs_catch_view_and_say_so():
+    message = _failure("lstm.lstm_cell", lstm_cell_viewing_weights)
+    assert "non-contiguous inputs" in message
+    with pytest.raises(AssertionError):
+        check("lstm.lstm_cell", lstm_cell_viewing_weights)
+
+
+def gru_cell_squeezed(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
+    return right.BY_CHECK_ID["gru.gru_cell"](x, h, weight_ih, weight_hh, bias_ih, bias_hh).squeeze()
+
+
+def test_sizes_of_one_catch_squeeze():
+    assert "squeeze" in _failure("gru.gru_cell", gru_cell_squeezed)
+
+
+def lstm_bptt_truncated(x, state0, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_T, grad_c_T):
+    """Truncated BPTT: only the last 50 steps (the state before them taken as given)."""
+    steps = 50
+    h, c = state0
+    for x_t in x[:-steps]:
+        h, c = right.BY_CHECK_ID["lstm.lstm_cell"](x_t, (h, c), weight_ih, weight_hh, bias_ih, bias_hh)
+    grads = right_new.BY_CHECK_ID["lstm.lstm_bptt"](x[-steps:], (h, c), weight_ih, weight_hh, bias_ih, bias_hh,
+                                                    grad_h_T, grad_c_T)
+    if len(x) > steps:
+        grads["h0"], grads["c0"] = torch.zeros_like(state0[0]), torch.zeros_like(state0[1])
+    return grads
+
+
+def test_a_long_sequence_catches_truncated_bptt():
+    message = _failure("lstm.lstm_bptt", lstm_bptt_truncated)
+    assert "long sequence" in message
+    with pytest.raises(AssertionError):
+        check("lstm.lstm_bptt", lstm_bptt_truncated)
+
+
+_cache = {}
+
+
+def latent_update_cached(h, x, W_hh, W_ih):
+    key = (tuple(W_hh.shape), tuple(W_ih.shape), W_hh.dtype)
+    _cache.setdefault(key, (W_hh.T.clone(), W_ih.T.clone()))
+    cached_hh, cached_ih = _cache[key]
+    return h @ cached_hh + x @ cached_ih
+
+
+def test_a_repeated_call_catches_state_kept_between_calls():
+    _cache.clear()
+    message = _failure("sequence_models.latent_update", latent_update_cached)
+    assert "earlier call" in message or "state kept" in message
+    _cache.clear()
+    with pytest.raises(AssertionError):
+        check("sequence_models.latent_update", latent_update_cached)
+
+
+def fit_ar_normal_equations(x, tau):
+    design, target = _design(x, tau)
+    solution = torch.linalg.inv(design.T @ design) @ design.T @ target
+    return solution[:-1], solution[-1]
+
+
+def test_an_ill_conditioned_design_catches_normal_equations():
+    message = _failure("sequence_models.fit_ar", fit_ar_normal_equations)
+    assert "ill-conditioned" in message
+    with pytest.raises(AssertionError):
+        check("sequence_models.fit_ar", fit_ar_normal_equations)
+
+
+def rnn_cell_is_comparison(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity="tanh"):
+    pre = x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh
+    if nonlinearity is "tanh":  # noqa: F632 (the mistake under test)
+        return torch.tanh(pre)
+    if nonlinearity is "relu":  # noqa: F632
+        return torch.relu(pre)
+    raise ValueError(nonlinearity)
+
+
+def test_equal_but_not_identical_strings_catch_is():
+    _failure("rnn.rnn_cell", rnn_cell_is_comparison)
+
+
+def rnn_forward_h_n_view(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
+    output, _ = right.BY_CHECK_ID["rnn.rnn_forward"](x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first)
+    return output, (output[:, -1] if batch_first else output[-1])
+
+
+def clip_one_tensor_twice(grads, max_norm):
+    clipped, total = right.BY_CHECK_ID["rnn.clip_grad_norm"](grads, max_norm)
+    return [clipped[0]] * len(clipped), total
+
+
+@pytest.mark.parametrize("check_id, fn, names", [
+    ("rnn.rnn_forward", rnn_forward_h_n_view, "`output` and `h_n`"),
+])
+def test_outputs_that_share_memory_fail_and_are_named(check_id, fn, names):
+    message = _failure(check_id, fn)
+    assert names in message and "share memory" in message
+    with pytest.raises(AssertionError, match="share memory"):
+        check(check_id, fn)
+
+
+def test_one_tensor_returned_twice_fails():
+    _failure("rnn.clip_grad_norm", clip_one_tensor_twice)
+
+
+# ----- answers: exact types, the precision the text asks -----
+
+@pytest.mark.parametrize("check_id, answer, passes", [
+    ("rnn.answer_q1", 7, True), ("rnn.answer_q1", 7.0, False), ("rnn.answer_q1", torch.tensor(7), False),
+    ("rnn.answer_q2", 3.0, True), ("rnn.answer_q2", 3, True), ("rnn.answer_q2", torch.tensor(3.0), False),
+    ("sequence_models.answer_q2", 0.1351, True), ("sequence_models.answer_q2", 0.135, False),
+    ("rnn.smallest_nonvanishing_radius", 1.85, True), ("rnn.smallest_nonvanishing_radius", 1.9, False),
+    ("rnn.smallest_nonvanishing_radius", 1.8, False),
+    ("gru.answer_q2", "h", True), ("gru.answer_q2", "".join(["h"]), True), ("gru.answer_q2", "h ", False),
+])
+def test_answers_have_the_type_and_precision_the_text_asks(check_id, answer, passes):
+    result = run_check(check_id, lambda: answer, device="cpu", seed=SEED)
+    assert result.passed == passes, result.message
