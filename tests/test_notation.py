@@ -13,7 +13,7 @@ from autograder.checks import references
 from rnn_demos.sequence_models import lagged_features
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENTS = ("sequence_models", "rnn", "lstm", "gru")
+ASSIGNMENTS = ("sequence_models", "rnn", "lstm", "gru", "char_lm")
 
 
 def squeezed(text):

@@ -25,7 +25,7 @@ from .feedback import ShortTracebacks
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = Path(__file__).with_name("nbgrader_config.py")
-ASSIGNMENTS = ("sequence_models", "rnn", "lstm", "gru")
+ASSIGNMENTS = ("sequence_models", "rnn", "lstm", "gru", "char_lm")
 
 
 def _put_interpreter_scripts_on_path():
