@@ -86,23 +86,13 @@ def test_the_notebooks_name_the_markov_matrix_A_in_code_too(kind):
     assert "def latent_update(h, x, W_hh, W_ih):" in code  # not A and B: A is the Markov matrix
 
 
+@pytest.mark.parametrize("kind", ["solutions", "exercises"])
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_every_notebook_links_the_notation_page(assignment):
-    notebook = nbformat.read(ROOT / "exercises" / assignment / f"{assignment}.ipynb", as_version=4)
-    assert "](../../book/notation.md)" in notebook.cells[0].source
-    assert (ROOT / "book" / "notation.md").is_file()
-
-
-def test_the_checks_build_ar_rows_in_the_order_the_text_states():
-    """Oldest first: the row for the target x[tau] is x[0 : tau], as book and notebook say."""
-    x = torch.arange(7, dtype=torch.float64)
-    X, y = references.ar_design_matrix(x, 3)
-    assert X[0].tolist() == [0.0, 1.0, 2.0] and y[0].item() == 3.0
-    # rnn_demos builds the same rows, oldest first, for the book's pages.
-    features, targets = lagged_features(x.numpy(), 3)
-    np.testing.assert_array_equal(features, X.numpy())
-    np.testing.assert_array_equal(targets, y.numpy())
-
-
-def test_the_notation_page_is_in_the_table_of_contents():
-    assert "file: book/notation" in (ROOT / "_toc.yml").read_text()
+def test_every_notebook_carries_its_conventions_and_links_nothing_in_the_repository(kind, assignment):
+    """A notebook downloaded from the site has no repository beside it: its conventions are in it."""
+    notebook = nbformat.read(ROOT / kind / assignment / f"{assignment}.ipynb", as_version=4)
+    first = notebook.cells[0].source
+    assert "| vectors are rows |" in first and "| time runs from 1 |" in first and "`x @ W.T + b`" in first
+    links = [link for cell in notebook.cells if cell.cell_type == "markdown"
+             for link in re.findall(r"\]\(([^)]+)\)", cell.source)]
+    assert not [link for link in links if not link.startswith(("http://", "https://", "#"))], links
