@@ -46,6 +46,19 @@ def test_each_family_reaches_the_checks_its_rule_names(check_id):
     assert ("noncontiguous" in families) == ("repeat" in families) == (takes_arguments and tensors)
     assert ("size_one" in families) == takes_arguments
     assert ("ill_conditioned" in families) == (check_id == "sequence_models.fit_ar")
+    integers = any(isinstance(t, torch.Tensor) and not t.is_floating_point()
+                   for v in inputs.values() for t in (v if isinstance(v, (tuple, list)) else (v,)))
+    algebra = contract.differentiable or "autograd" in spec.refusals
+    assert ("meta" in families) == (takes_arguments and algebra and not integers)
+
+
+def test_the_meta_device_reaches_cells_layers_and_backward_passes_but_not_counting():
+    for check_id in ("lstm.lstm_cell", "gru.gru_forward", "rnn.rnn_bptt", "lstm.lstm_bptt", "gru.update_gate"):
+        assert "meta" in _families(check_id), check_id
+        assert any(case.device == "meta" for case in visible_family_cases(check_id)), check_id
+    for check_id in ("sequence_models.transition_matrix", "sequence_models.markov_log_likelihood",
+                     "rnn.clip_grad_norm", "sequence_models.fit_ar"):
+        assert "meta" not in _families(check_id), check_id
 
 
 def test_the_large_families_reach_every_cell_gate_and_backward_pass():
@@ -353,3 +366,32 @@ def test_one_tensor_returned_twice_fails():
 def test_answers_have_the_type_and_precision_the_text_asks(check_id, answer, passes):
     result = run_check(check_id, lambda: answer, device="cpu", seed=SEED)
     assert result.passed == passes, result.message
+
+
+# ----- the meta device: a tensor made without device= fails on a CPU-only grader -----
+
+def update_gate_zeros_on_cpu(x, h, W_iz, W_hz, b_iz, b_hz):
+    pre = torch.zeros(x.shape[0], W_iz.shape[0], dtype=x.dtype)  # no device=: on the CPU whatever x is on
+    return torch.sigmoid(pre + x @ W_iz.T + b_iz + h @ W_hz.T + b_hz)
+
+
+def rnn_forward_stack_on_cpu(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
+    output, h_n = right.BY_CHECK_ID["rnn.rnn_forward"](x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first)
+    return output.to("cpu"), h_n.to("cpu")
+
+
+@pytest.mark.parametrize("check_id, fn", [("gru.update_gate", update_gate_zeros_on_cpu),
+                                          ("rnn.rnn_forward", rnn_forward_stack_on_cpu)])
+def test_a_tensor_made_without_device_fails_on_a_cpu_only_grader(check_id, fn):
+    message = _failure(check_id, fn)
+    assert "meta" in message and "device" in message
+    with pytest.raises(AssertionError):
+        check(check_id, fn)
+
+
+def test_an_op_without_values_on_meta_is_judged_not_taken_for_the_stub():
+    def gate_through_item(x, h, W_if, W_hf, b_if, b_hf):
+        scale = float(x.abs().max().item()) * 0 + 1  # needs values: raises on the meta device
+        return torch.sigmoid(scale * (x @ W_if.T + b_if + h @ W_hf.T + b_hf))
+    message = _failure("lstm.forget_gate", gate_through_item)
+    assert "not implemented yet" not in message and "raised" in message

@@ -70,7 +70,10 @@ def family_cases(check_id, device, seed=DEFAULT_SEED):
     - large / huge pre-activations: the inputs hold weights and the function has a nonlinearity (an
       activation or gate blocks in its contract, or a backward pass written by hand);
     - non-contiguous views, sizes of 1, a repeated call: the function takes tensors;
-    - an ill-conditioned series: the contract says the function solves least squares."""
+    - an ill-conditioned series: the contract says the function solves least squares;
+    - the meta device: the function is tensor algebra without a branch on values (differentiable in its
+      contract, or a backward pass written by hand), takes no integer tensor (indices need values), and its
+      reference runs on meta inputs."""
     spec, contract = SPECS[check_id], contract_for(check_id)
     if assignment_of(check_id) not in FAMILY_ASSIGNMENTS:
         return []
@@ -84,12 +87,12 @@ def family_cases(check_id, device, seed=DEFAULT_SEED):
     index = len(SIZES) + 1  # case seeds after those of the sizes and of the invalid options
     cases = []
 
-    def add(family, dtypes=(torch.float64,), all_options=True, **sizes):
+    def add(family, dtypes=(torch.float64,), all_options=True, on=device, **sizes):
         nonlocal index
         index += 1
         for dtype in dtypes:
             for options in (spec.hidden_options if all_options else (first,)):
-                cases.append(Case(dtype=dtype, device=device, seed=case_seed(seed, index), options=dict(options),
+                cases.append(Case(dtype=dtype, device=on, seed=case_seed(seed, index), options=dict(options),
                                   family=family, **{**SIZES["rectangular"], **sizes}))
 
     if nonlinear and any(is_weight(name) for name in probe):
@@ -101,7 +104,28 @@ def family_cases(check_id, device, seed=DEFAULT_SEED):
     add("size_one", **SIZES["size_one"])
     if contract.least_squares:
         add("ill_conditioned")
+    if _runs_on_meta(check_id):
+        add("meta", dtypes=(torch.float32,), on="meta")
     return cases
+
+
+_ON_META = {}
+
+
+def _runs_on_meta(check_id):
+    """Whether the check gets a case on the meta device (see family_cases); decided once per check."""
+    if check_id not in _ON_META:
+        spec, contract = SPECS[check_id], contract_for(check_id)
+        algebra = contract.differentiable or "autograd" in spec.refusals
+        case = Case(device="meta", options=dict(spec.hidden_options[0]), **SIZES["rectangular"])
+        try:
+            inputs = spec.make_inputs(case)
+            integers = any(isinstance(t, torch.Tensor) and not t.is_floating_point()
+                           for value in inputs.values() for t in (value if isinstance(value, (tuple, list)) else (value,)))
+            _ON_META[check_id] = algebra and not integers and spec.expected(inputs) is not None
+        except (RuntimeError, NotImplementedError, ValueError):
+            _ON_META[check_id] = False
+    return _ON_META[check_id]
 
 
 def case_seed(term_seed, index):
@@ -118,9 +142,11 @@ def visible_family_cases(check_id):
     spec = SPECS[check_id]
     first_of_family = {}
     for case in family_cases(check_id, "cpu", VISIBLE_FAMILY_SEED):
-        first_of_family.setdefault(case.family, case)
+        # one case per family; on meta, one per option (a branch may make its tensors without device=)
+        first_of_family.setdefault((case.family, str(case.options) if case.family == "meta" else ""), case)
     cases = list(first_of_family.values())
     if spec.loops_over_time:
-        cases.append(Case(dtype=torch.float64, seed=case_seed(VISIBLE_FAMILY_SEED, list(SIZES).index("long")),
-                          options=dict(spec.visible_options[0]), **SIZES["long"]))
+        seed = case_seed(VISIBLE_FAMILY_SEED, list(SIZES).index("long"))
+        cases += [Case(dtype=torch.float64, seed=seed, options=dict(options), **SIZES["long"])
+                  for options in spec.visible_options if "steps" in options.values() or options is spec.visible_options[0]]
     return cases

@@ -8,7 +8,10 @@ built into the family's inputs, with the same names and shapes:
 - "noncontiguous": every tensor a non-contiguous view with the same values (matrices stored transposed,
   vectors with stride 2): `.view`, `as_strided` or `data_ptr` arithmetic on an input fails;
 - "ill_conditioned": a nearly constant series, so the lags of an AR design are almost collinear:
-  normal equations with an explicit inverse lose the digits that lstsq keeps.
+  normal equations with an explicit inverse lose the digits that lstsq keeps;
+- "meta": the inputs on the `meta` device (shapes and dtypes, no values), on any grading host: a tensor
+  made without `device=` lands on the CPU and fails, as it would on a GPU. Only shapes, dtypes and devices
+  are judged there.
 Size families (batch, input and hidden sizes of 1; long sequences) and repeated calls (same shapes, new
 values) need no transform: autograder.checks.cases picks their sizes and seeds. Which family applies to
 which check follows from its inputs and its contract (autograder.checks.cases.family_cases).
@@ -28,6 +31,7 @@ DESCRIPTIONS = {
     "size_one": "batch, input and hidden sizes of 1",
     "repeat": "a second call with the same shapes as an earlier case and new values",
     "ill_conditioned": "an ill-conditioned design: a nearly constant series, lags almost collinear",
+    "meta": "inputs on the meta device (no values): new tensors must be made on the inputs' device",
 }
 
 # What a feature of the failing cases says in a message (autograder.hints.explain.case_pattern).
@@ -40,6 +44,8 @@ PATTERN_TEXT = {
               "or a global)",
     "ill_conditioned": "an ill-conditioned design (normal equations or an explicit inverse lose the digits; "
                        "use torch.linalg.lstsq)",
+    "meta": "inputs on another device than the CPU (the meta device: a tensor made without device=x.device "
+            "stays on the CPU)",
 }
 
 

@@ -385,7 +385,7 @@ register(
          OutputLayout("predictions", {"predictions": ("step",)}),
          hidden_options=({"tau": 3, "k": 6}, {"tau": 1, "k": 1}, {"tau": "steps", "k": 4},
                          {"tau": 2, "k": "steps"}),  # with the long sequence, a horizon of 64
-         visible_options=({"tau": 3, "k": 4},), loops_over_time=True),
+         visible_options=({"tau": 3, "k": 4}, {"tau": 2, "k": "steps"}), loops_over_time=True),
     Spec("sequence_models.transition_matrix", _transition_inputs, ref.transition_matrix,
          OutputLayout("A", {"A": ("from_state", "to_state")}),
          hidden_options=({"n_states": 4}, {"n_states": 7}, {"n_states": 12, "length": 120},
@@ -397,7 +397,7 @@ register(
          hidden_options=({"n_states": 3}, {"n_states": 5, "length": 1}, {"n_states": 4, "length": 2},
                          {"n_states": 4, "length": 1200},  # a product of probabilities would underflow
                          {"n_states": 4, "impossible": True}),  # log(0) = -inf
-         visible_options=({}, {"length": 1}, {"impossible": True}), loops_over_time=True),
+         visible_options=({}, {"length": 1}, {"impossible": True}, {"length": 1200}), loops_over_time=True),
     Spec("sequence_models.latent_update", _latent_inputs, ref.latent_update,
          OutputLayout("h_next", {"h_next": BH})),
     Spec("rnn.rnn_cell", _rnn_cell_inputs, ref.rnn_cell, OutputLayout("h_next", {"h_next": BH}),
@@ -423,7 +423,7 @@ register(
              {"max_norm": 1000.0, "n_tensors": 1},     # one tensor, far below
          ),
          visible_options=({"max_norm": 1.0}, {"max_norm": 100.0}, {"total_norm": 5.0, "max_norm": 10.0},
-                          {"total_norm": 0.4, "max_norm": 0.25}),
+                          {"total_norm": 0.4, "max_norm": 0.25}, {"total_norm": 2.0, "max_norm": 2.0}),
          refusals=("recurrent_kernels", "clip_grad_norm")),
     _gate_spec("lstm.forget_gate", 4, "f", LSTM_BLOCK["f"], torch.sigmoid),
     _gate_spec("lstm.input_gate", 4, "i", LSTM_BLOCK["i"], torch.sigmoid),
@@ -471,4 +471,3 @@ def layout_for(spec, inputs):
 import autograder.checks.specs_backward  # noqa: E402,F401
 import autograder.checks.specs_questions  # noqa: E402,F401
 import autograder.checks.specs_training  # noqa: E402,F401
-import autograder.checks.specs_char_lm  # noqa: E402,F401

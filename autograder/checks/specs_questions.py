@@ -40,7 +40,10 @@ class AnswerSpec(Spec):
         if self.choices:
             if type(result) is not str or result not in self.choices:
                 shown = repr(result) if type(result) in (str, int, float, bool) or result is None else kind_name(result)
-                raise ValueError(f"{name} must return one of {', '.join(map(repr, self.choices))}; got {shown}")
+                near = [c for c in self.choices if type(result) is str and result.strip().lower() == c.lower()]
+                exact = (f" ({result!r} differs from {near[0]!r} only in upper/lower case or spaces: the choices are "
+                         "compared exactly)") if near else ""
+                raise ValueError(f"{name} must return one of {', '.join(map(repr, self.choices))}; got {shown}{exact}")
             return self.choices.index(result)
         if isinstance(result, ScalarSnapshot) and result.type_name.startswith("numpy.float") and not self.integer:
             result = result.value  # np.float64 is a float

@@ -18,7 +18,8 @@ from autograder.hints import mistaken_kernels as wk
 from autograder.checks.compare import compare
 from autograder.checks.families import is_weight
 from autograder.checks.contracts import contract_for
-from autograder.hints.explain import CaseView, Hypothesis, exception_views_hint, likely_mistake, locate
+from autograder.hints.explain import (CaseView, Hypothesis, case_pattern, exception_views_hint, likely_mistake,
+                                      locate)
 from autograder.checks.specs import layout_for
 
 LSTM_GATE_NAMES, GRU_GATE_NAMES = "ifgo", "rzn"
@@ -45,7 +46,7 @@ def diagnose(spec, views):
     catalogue = [Hypothesis(m.hint, _catalogue_prediction(m)) for m in MISTAKES.get(spec.check_id, ())]
     first = failing[0]
     if first.observation.error_type:
-        pattern = exception_views_hint(views)
+        pattern = case_pattern(views) or exception_views_hint(views)
         hint = likely_mistake(spec, judged, catalogue) or _product_shapes_hint(first.observation.error_message,
                                                                                 first.inputs)
         return ([pattern] if pattern else []), hint
