@@ -395,3 +395,22 @@ def test_an_op_without_values_on_meta_is_judged_not_taken_for_the_stub():
         return torch.sigmoid(scale * (x @ W_if.T + b_if + h @ W_hf.T + b_hf))
     message = _failure("lstm.forget_gate", gate_through_item)
     assert "not implemented yet" not in message and "raised" in message
+
+
+# ----- through the sandbox's wire: the records the grader reads -----
+
+@pytest.mark.parametrize("check_id, fn", [
+    ("gru.update_gate", update_gate_zeros_on_cpu), ("rnn.rnn_forward", rnn_forward_h_n_view),
+    ("lstm.lstm_cell", lstm_cell_viewing_weights), ("lstm.lstm_cell", right.BY_CHECK_ID["lstm.lstm_cell"]),
+])
+def test_the_families_judge_the_same_through_the_wire(tmp_path, check_id, fn):
+    """Meta outputs, non-contiguous inputs and aliased outputs survive the sandbox's record format."""
+    from autograder.assess import assess
+    from autograder.checks.collect import case_records, collect, save_case_records
+    from autograder.sandbox.wire import load_records
+    cases = hidden_cases(check_id, "cpu", SEED)
+    records = collect(check_id, fn, cases)
+    save_case_records(tmp_path / "records.npz", check_id, records)
+    _, loaded = load_records((tmp_path / "records.npz").read_bytes())
+    direct, through = assess(check_id, records), assess(check_id, case_records(cases, loaded))
+    assert (direct.passed, direct.message) == (through.passed, through.message)
