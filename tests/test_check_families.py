@@ -83,7 +83,7 @@ def test_the_backward_passes_through_time_loop_over_time():
 @pytest.mark.parametrize("check_id", CHECKS)
 def test_the_visible_checks_get_one_case_of_each_family(check_id):
     visible = {case.family for case in visible_family_cases(check_id)} - {""}
-    assert visible == _families(check_id)
+    assert visible == _families(check_id) | ({"long"} if SPECS[check_id].loops_over_time else set())
     hidden_seeds = {case.seed for case in hidden_cases(check_id, "cpu")}
     assert not hidden_seeds & {case.seed for case in visible_family_cases(check_id)}
 
@@ -413,3 +413,32 @@ def test_the_families_judge_the_same_through_the_wire(tmp_path, check_id, fn):
     _, loaded = load_records((tmp_path / "records.npz").read_bytes())
     direct, through = assess(check_id, records), assess(check_id, case_records(cases, loaded))
     assert (direct.passed, direct.message) == (through.passed, through.message)
+
+
+def rnn_bptt_last_forty(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_T):
+    """BPTT truncated to the last 40 steps: with random weights the earlier steps add less than 1e-12."""
+    h = h0
+    for x_t in x[:-40]:
+        h = right.BY_CHECK_ID["rnn.rnn_cell"](x_t, h, weight_ih, weight_hh, bias_ih, bias_hh)
+    grads = right.BY_CHECK_ID["rnn.rnn_bptt"](x[-40:], h, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_T)
+    return grads if len(x) <= 40 else (*grads[:4], torch.zeros_like(h0))
+
+
+def gru_forward_from_step_twenty(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first=False):
+    """Early steps dropped: the state restarts from h0 at step 20 (the outputs before it kept)."""
+    sequence = x.transpose(0, 1) if batch_first else x
+    h, outputs = h0, []
+    for t, x_t in enumerate(sequence):
+        h = right.BY_CHECK_ID["gru.gru_cell"](x_t, h0 if t == 20 else h, weight_ih, weight_hh, bias_ih, bias_hh)
+        outputs.append(h)
+    output = torch.stack(outputs)
+    return (output.transpose(0, 1) if batch_first else output), h
+
+
+@pytest.mark.parametrize("check_id, fn", [("rnn.rnn_bptt", rnn_bptt_last_forty),
+                                          ("gru.gru_forward", gru_forward_from_step_twenty)])
+def test_the_long_sequence_keeps_a_memory_that_shows_early_steps(check_id, fn):
+    message = _failure(check_id, fn)
+    assert "long sequence" in message
+    with pytest.raises(AssertionError):
+        check(check_id, fn)

@@ -53,7 +53,8 @@ def hidden_cases(check_id, device, seed=DEFAULT_SEED):
         sizes = dict(SIZES[name], seed=case_seed(seed, list(SIZES).index(name)))
         for dtype in (dtypes[-1:] if name == "long" else dtypes):  # the long sequence once, in float64
             for options in spec.hidden_options:
-                cases.append(Case(dtype=dtype, device=device, options=dict(options), **sizes))
+                cases.append(Case(dtype=dtype, device=device, options=dict(options), **sizes,
+                                  family="long" if name == "long" else ""))
     base = Case(dtype=torch.float64, device=device, seed=case_seed(seed, len(SIZES)), **SIZES["rectangular"])
     for options, _ in contract_for(check_id).value_errors:
         cases.append(replace(base, options={**spec.hidden_options[0], **options}))
@@ -147,6 +148,6 @@ def visible_family_cases(check_id):
     cases = list(first_of_family.values())
     if spec.loops_over_time:
         seed = case_seed(VISIBLE_FAMILY_SEED, list(SIZES).index("long"))
-        cases += [Case(dtype=torch.float64, seed=seed, options=dict(options), **SIZES["long"])
+        cases += [Case(dtype=torch.float64, seed=seed, options=dict(options), family="long", **SIZES["long"])
                   for options in spec.visible_options if "steps" in options.values() or options is spec.visible_options[0]]
     return cases

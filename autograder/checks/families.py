@@ -9,6 +9,10 @@ built into the family's inputs, with the same names and shapes:
   vectors with stride 2): `.view`, `as_strided` or `data_ptr` arithmetic on an input fails;
 - "ill_conditioned": a nearly constant series, so the lags of an AR design are almost collinear:
   normal equations with an explicit inverse lose the digits that lstsq keeps;
+- "long": the long sequence (64 steps) with a memory that lasts: an orthogonal recurrent weight and small
+  inputs for a one-block RNN, the forget (LSTM) or update (GRU) gate biased open; with random weights the
+  first steps' influence on the last state fades below any tolerance within 30 steps, and a loop or a BPTT
+  truncated there would pass;
 - "meta": the inputs on the `meta` device (shapes and dtypes, no values), on any grading host: a tensor
   made without `device=` lands on the CPU and fails, as it would on a GPU. Only shapes, dtypes and devices
   are judged there.
@@ -32,6 +36,8 @@ DESCRIPTIONS = {
     "repeat": "a second call with the same shapes as an earlier case and new values",
     "ill_conditioned": "an ill-conditioned design: a nearly constant series, lags almost collinear",
     "meta": "inputs on the meta device (no values): new tensors must be made on the inputs' device",
+    "long": "a long sequence whose first steps still matter at the end (forget/update gates open, an "
+            "orthogonal recurrent weight)",
 }
 
 # What a feature of the failing cases says in a message (autograder.hints.explain.case_pattern).
@@ -46,15 +52,22 @@ PATTERN_TEXT = {
                        "use torch.linalg.lstsq)",
     "meta": "inputs on another device than the CPU (the meta device: a tensor made without device=x.device "
             "stays on the CPU)",
+    "long": "a long sequence (64 steps) whose first steps still matter at the end (a loop or BPTT cut short, "
+            "or early steps dropped)",
 }
+OPEN_GATES = {"f": 4.0, "z": 4.0}  # bias added to the forget (LSTM) / update (GRU) rows: sigmoid(4) = 0.98
+LONG_INPUT_SCALE = 0.3
 
 
 def is_weight(name):
     return name.startswith(WEIGHT_PREFIXES)
 
 
-def apply_family(family, inputs):
-    """The inputs of `family`, from the inputs the spec built (a new dict; the given one is not changed)."""
+def apply_family(family, inputs, gate_names=""):
+    """The inputs of `family`, from the inputs the spec built (a new dict; the given one is not changed);
+    `gate_names`: the stacked gate blocks of the weights ("ifgo", "rzn"; "" or "h" for one block)."""
+    if family == "long":
+        return lasting_memory(inputs, gate_names)
     if family in LARGE_SCALES:
         scale = LARGE_SCALES[family]
         return {name: value * scale if (is_weight(name) or name in PRE_ACTIVATIONS) and _floating(value) else value
@@ -66,6 +79,28 @@ def apply_family(family, inputs):
         level = 3.0 + ILL_CONDITIONED_NOISE * x.double()
         return {**inputs, "x": level.to(dtype=x.dtype, device=x.device)}
     return dict(inputs)
+
+
+def lasting_memory(inputs, gate_names):
+    """Recurrent weights under which the first steps still reach the last state (see "long" above)."""
+    if "weight_hh" not in inputs or "weight_ih" not in inputs:
+        return dict(inputs)
+    weight_hh = inputs["weight_hh"]
+    hidden = weight_hh.shape[1]
+    changed = dict(inputs)
+    if weight_hh.shape[0] == hidden:  # one block: h' = tanh(x W_ih^T + h W_hh^T + b), kept near linear
+        orthogonal, _ = torch.linalg.qr(weight_hh.detach().double().cpu())
+        changed["weight_hh"] = orthogonal.to(dtype=weight_hh.dtype, device=weight_hh.device)
+        for name in ("weight_ih", "bias_ih", "bias_hh"):
+            changed[name] = inputs[name] * LONG_INPUT_SCALE
+        return changed
+    bias = inputs["bias_ih"].clone()
+    for gate, shift in OPEN_GATES.items():
+        if gate in gate_names:
+            block = gate_names.index(gate)
+            bias[block * hidden:(block + 1) * hidden] += shift
+    changed["bias_ih"] = bias
+    return changed
 
 
 def non_contiguous(tensor):

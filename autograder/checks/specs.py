@@ -30,6 +30,7 @@ from torch import nn
 
 from autograder.checks import references as ref
 from autograder.checks.compare import OutputLayout
+from autograder.checks.contracts import contract_for
 from autograder.checks.families import DESCRIPTIONS, apply_family
 from autograder.sandbox.observe import Call
 
@@ -122,14 +123,14 @@ def register(*specs):
             raise ValueError(f"check {spec.check_id} registered twice")
         if spec.refusals is None:
             spec = replace(spec, refusals=default_refusals(spec.check_id))
-        SPECS[spec.check_id] = replace(spec, make_inputs=_with_family(spec.make_inputs))
+        SPECS[spec.check_id] = replace(spec, make_inputs=_with_family(spec.make_inputs, spec.check_id))
 
 
-def _with_family(make_inputs):
+def _with_family(make_inputs, check_id):
     """make_inputs, then the case's family of inputs (autograder.checks.families) applied to them."""
     def make(case):
         inputs = make_inputs(case)
-        return apply_family(case.family, inputs) if case.family else inputs
+        return apply_family(case.family, inputs, contract_for(check_id).gate_names) if case.family else inputs
     return make
 
 
