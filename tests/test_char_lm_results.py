@@ -83,3 +83,31 @@ def test_demos_describe_every_frame_with_its_stored_numbers(results):
         figure = demo.draw(**demo.defaults())
         assert alt_text(figure)
         assert render_frame(demo).startswith(b"\x89PNG")
+
+
+def test_the_solution_trains_to_what_the_notebook_states():
+    """solutions/char_lm says its GRU reaches a validation perplexity of about N after S CPU-seconds."""
+    import re
+    from pathlib import Path
+
+    import nbformat
+
+    from autograder.checks.specs_char_lm import MAX_PERPLEXITY, checked_language_model, held_out_perplexity
+
+    path = Path(__file__).resolve().parents[1] / "solutions" / "char_lm" / "char_lm.ipynb"
+    cells = {cell.get("id"): cell.source for cell in nbformat.read(path, as_version=4).cells}
+    stated = re.search(r"validation perplexity of about (\d+)\s+after (\d+) CPU-seconds",
+                       cells["language_model_parameters-explanation"])
+    assert stated, "the notebook no longer states what its solution reaches"
+    namespace = {}
+    threads = torch.get_num_threads()
+    try:
+        for cell_id in ("setup", "encode", "step_losses", "training_setup", "language_model_parameters"):
+            exec(cells[cell_id], namespace)
+        assert f", {stated.group(2)}\n" in cells["language_model_parameters"]  # the seconds it trains for
+        parameters = namespace["language_model_parameters"]()
+    finally:
+        torch.set_num_threads(threads)
+    assert parameters is not None, "the solution went over the training budget"
+    found = held_out_perplexity(checked_language_model(parameters), split_ids("validation"))
+    assert round(found) == int(stated.group(1)) and found <= MAX_PERPLEXITY
