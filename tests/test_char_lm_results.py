@@ -110,4 +110,5 @@ def test_the_solution_trains_to_what_the_notebook_states():
         torch.set_num_threads(threads)
     assert parameters is not None, "the solution went over the training budget"
     found = held_out_perplexity(checked_language_model(parameters), split_ids("validation"))
-    assert round(found) == int(stated.group(1)) and found <= MAX_PERPLEXITY
+    # The training stops by the CPU clock, so a loaded machine fits in fewer updates: "about" allows 1.
+    assert abs(found - int(stated.group(1))) < 1 and found <= MAX_PERPLEXITY, found
