@@ -472,3 +472,4 @@ def layout_for(spec, inputs):
 import autograder.checks.specs_backward  # noqa: E402,F401
 import autograder.checks.specs_questions  # noqa: E402,F401
 import autograder.checks.specs_training  # noqa: E402,F401
+import autograder.checks.specs_char_lm  # noqa: E402,F401
