@@ -29,7 +29,7 @@ def main(argv=None):
     course = commands.add_parser("course", help="make or update an nbgrader course directory")
     course.add_argument("course_dir")
     course.add_argument("--seed", type=int, help="term seed of the hidden cases (default: random, first time)")
-    course.add_argument("--assignment", action="append", choices=ASSIGNMENTS, help="default: all four")
+    course.add_argument("--assignment", action="append", choices=ASSIGNMENTS, help="default: every assignment")
     grade = commands.add_parser("grade", help="grade the submissions of one assignment")
     grade.add_argument("assignments", nargs="+", choices=ASSIGNMENTS, metavar="ASSIGNMENT")
     grade.add_argument("--course-dir", required=True)

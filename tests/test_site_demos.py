@@ -13,7 +13,7 @@ import pytest
 
 from rnn_demos.widgets import DEMO_CLASS
 
-CHAPTERS = ("sequence_models", "rnn", "lstm", "gru")
+CHAPTERS = ("sequence_models", "rnn", "lstm", "gru", "char_lm")
 MAX_PAGE_BYTES = 2_000_000
 CHANGE_TIMEOUT_S = 10.0
 

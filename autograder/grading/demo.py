@@ -6,7 +6,7 @@ without hidden tests, CSV export.
     python -m autograder.grading.demo [--course-dir DIR] [--config FILE] [--unsafe-no-sandbox]
 
 The demonstration students:
-  alice  the solutions, all four notebooks                  -> full marks
+  alice  the solutions, every notebook                     -> full marks
   bob    the blank lstm release                             -> 0, only "not implemented yet"
   carol  gru with the reset gate applied before the product (Cho et al. v3 / d2l) -> partial credit
   dave   a truncated rnn notebook and a misnamed lstm file  -> "invalid" and "missing" rows

@@ -51,7 +51,7 @@ def generate(course_root, assignments, config):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("assignments", nargs="*", default=list(ASSIGNMENTS), help="default: all four")
+    parser.add_argument("assignments", nargs="*", default=list(ASSIGNMENTS), help="default: every assignment")
     parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="nbgrader config file")
     parser.add_argument("--course-root", default=str(REPO_ROOT),
                         help="directory holding solutions/ (exercises/ is written next to it)")
