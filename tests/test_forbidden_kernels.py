@@ -117,6 +117,14 @@ def lstm_cell_from_course_kernels(x, state, *weights):
     return mistaken_kernels.lstm_step(x, state, weights)
 
 
+def step_losses_by_torch(logits, targets):
+    return nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+
+
+def perplexity_by_torch_module(logits, targets):
+    return torch.exp(nn.CrossEntropyLoss()(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1)))
+
+
 FORBIDDEN = [
     ("lstm.lstm_cell", lstm_cell_by_module, "torch.nn.LSTMCell"),
     ("lstm.lstm_cell", lstm_cell_by_kernel, "framework kernel `lstm_cell`"),
@@ -132,6 +140,8 @@ FORBIDDEN = [
     ("lstm.lstm_cell", lstm_cell_catching_the_refusal, "framework kernel `lstm_cell`"),
     ("lstm.forget_gate", forget_gate_from_course_reference, "reference answers"),
     ("lstm.lstm_cell", lstm_cell_from_course_kernels, "mistaken_kernels.lstm_step"),
+    ("char_lm.step_losses", step_losses_by_torch, "framework kernel `cross_entropy`"),
+    ("char_lm.perplexity", perplexity_by_torch_module, "framework kernel `cross_entropy`"),
 ]
 
 

@@ -151,3 +151,13 @@ def test_tampering_with_graded_cells_is_refused(change, phrase):
     submitted.cells = graded
     with pytest.raises(Tampered, match=phrase):
         plan_submission(nb, submitted)
+
+
+@pytest.mark.parametrize("text", ["import torch.nn.functional as F\nloss = F.cross_entropy(q, y)",
+                                  "from torch import nn\nloss = nn.CrossEntropyLoss()(q, y)",
+                                  "import torch\ncell = torch.nn.GRUCell(3, 4)"])
+def test_char_lm_flags_the_kernels_its_notebook_asks_you_to_write(text):
+    assert scan_source(text, "step_losses", "char_lm")
+    # the same code in a notebook that does not forbid the loss passes the scan
+    if "GRUCell" not in text:
+        assert not scan_source(text, "forget_gate", "lstm")

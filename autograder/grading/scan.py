@@ -59,8 +59,9 @@ RECURRENT_KERNELS = frozenset({
 })
 CLIPPING_KERNELS = frozenset({"clip_grad_norm_", "clip_grad_norm", "clip_grads_with_norm_", "clip_grad_value_",
                               "get_total_norm"})
+LOSS_KERNELS = frozenset({"cross_entropy", "CrossEntropyLoss"})
 KERNELS_BY_ASSIGNMENT = {"rnn": RECURRENT_KERNELS | CLIPPING_KERNELS, "lstm": RECURRENT_KERNELS,
-                         "gru": RECURRENT_KERNELS}
+                         "gru": RECURRENT_KERNELS, "char_lm": RECURRENT_KERNELS | LOSS_KERNELS}
 ALLOWED_DUNDERS = frozenset({"__init__", "__call__", "__repr__", "__len__", "__name__"})
 ALLOWED_MAGICS = frozenset({"time", "timeit", "matplotlib"})
 CODE_MAGICS = frozenset({"time", "timeit"})    # their line or cell body is Python: scanned as such

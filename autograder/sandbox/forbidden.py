@@ -8,7 +8,8 @@ check, from autograder.checks.contracts):
 - "autograd" (checks that ask for a manual backward): torch.autograd.grad and Tensor.backward are refused
   and a saved-tensors hook refuses any autograd graph (torch.func transforms are refused by PyTorch itself
   under that hook);
-- "clip_grad_norm": torch.nn.utils.clip_grad_norm_.
+- "clip_grad_norm": torch.nn.utils.clip_grad_norm_;
+- "cross_entropy": torch.nn.functional.cross_entropy (and so nn.CrossEntropyLoss), through the same mode.
 `refused_modules`: modules whose public functions raise (the in-process visible checks pass the course's
 reference and mistaken kernels; the sandbox has neither).
 The first refusal is kept in `.violation`, even when the student's code catches the exception.
@@ -19,7 +20,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-REFUSALS = ("recurrent_kernels", "autograd", "clip_grad_norm")
+REFUSALS = ("recurrent_kernels", "autograd", "clip_grad_norm", "cross_entropy")
 
 CELL_AND_SEQUENCE_KERNELS = frozenset({
     "lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell", "lstm", "gru", "rnn_tanh", "rnn_relu",
@@ -66,6 +67,8 @@ def _kernel_reasons(refusals):
     if "autograd" in refusals:
         for name in AUTOGRAD_ENTRY_POINTS:
             reasons[name] = "this exercise asks for the gradient by hand (no autograd)"
+    if "cross_entropy" in refusals:
+        reasons["cross_entropy"] = "this exercise asks you to write the cross-entropy with tensor operations"
     return reasons
 
 
