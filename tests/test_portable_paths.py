@@ -50,6 +50,7 @@ def shell(line, checkout, home):
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
                                   if not p.startswith(str(REPO)))  # not this checkout's venv
     env["HOME"] = str(home)
+    env["MPLCONFIGDIR"] = str(home / ".matplotlib")  # a font cache of its own: the copy is deleted afterwards
     start = time.perf_counter()
     done = subprocess.run(["bash", "-c", line], cwd=checkout, env=env, capture_output=True, text=True, timeout=1800)
     print(f"{time.perf_counter() - start:6.1f} s  {line}")
@@ -118,7 +119,8 @@ def test_the_demonstration_round_grades_under_tmp_with_spaces(pasted):
     course_dir = root / "demo course"
     round_ = subprocess.run([str(checkout / ".venv" / "bin" / "python"), "-m", "autograder.grading.demo",
                              "--course-dir", str(course_dir)], cwd=checkout, capture_output=True, text=True,
-                            timeout=1500, env={**os.environ, "PATH": f"{checkout / '.venv' / 'bin'}:{os.environ['PATH']}"})
+                            timeout=1500, env={**os.environ, "PATH": f"{checkout / '.venv' / 'bin'}:{os.environ['PATH']}",
+                                               "MPLCONFIGDIR": str(root / ".matplotlib")})
     assert round_.returncode == 0, round_.stdout[-3000:] + round_.stderr[-3000:]
     lines = round_.stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("student "))
