@@ -21,7 +21,7 @@ from autograder.sandbox.devices import disable_tf32, tf32_settings
 TESTS = Path(__file__).resolve().parent.parent / "tests"
 SOLUTIONS = TESTS / "reference_solutions.py"
 # Correct solutions of the parts added later, kept in their own module (loaded when present).
-MORE_SOLUTIONS = (TESTS / "reference_solutions_new_parts.py",)
+MORE_SOLUTIONS = (TESTS / "reference_solutions_new_parts.py", TESTS / "reference_solutions_char_lm.py")
 
 
 def load_solutions(path=SOLUTIONS):

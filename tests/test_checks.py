@@ -18,13 +18,10 @@ from autograder.selfcheck import check, check_notebook
 from autograder.checks.specs import Case, SPECS
 
 ASSIGNMENTS = ("sequence_models", "rnn", "lstm", "gru", "char_lm")
-try:  # the parts added later (backward passes, questions, training) keep their solutions apart
-    import reference_solutions_new_parts as new_parts
-    SOLUTIONS = {**right.BY_CHECK_ID, **new_parts.BY_CHECK_ID}
-except ImportError:
-    SOLUTIONS = dict(right.BY_CHECK_ID)
-import test_char_lm_checks as char_lm_parts  # noqa: E402  (its right implementations, beside its mistakes)
-SOLUTIONS.update(char_lm_parts.BY_CHECK_ID)
+import reference_solutions_char_lm as char_lm_parts  # noqa: E402
+import reference_solutions_new_parts as new_parts  # noqa: E402  (the parts added later keep their solutions apart)
+
+SOLUTIONS = {**right.BY_CHECK_ID, **new_parts.BY_CHECK_ID, **char_lm_parts.BY_CHECK_ID}
 
 
 def test_every_exercise_has_a_check_and_a_correct_solution():

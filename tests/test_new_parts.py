@@ -7,6 +7,7 @@ import torch
 
 from autograder.checks.cases import hidden_cases
 
+import reference_solutions_char_lm as right_char_lm
 import reference_solutions_new_parts as right
 from autograder.assess import run_check
 from autograder.checks.collect import collect
@@ -61,10 +62,11 @@ def test_lstm_bptt_of_one_step_is_the_step_backward():
 
 @pytest.mark.parametrize("check_id", QUESTION_IDS)
 def test_a_right_answer_passes_and_shows_its_explanation(check_id, capsys):
-    check(check_id, right.BY_CHECK_ID[check_id])
+    answer = {**right.BY_CHECK_ID, **right_char_lm.BY_CHECK_ID}[check_id]
+    check(check_id, answer)
     out = capsys.readouterr().out
     assert out.startswith(f"ok: {check_id}") and SPECS[check_id].explanation in out
-    assert run_check(check_id, right.BY_CHECK_ID[check_id]).passed
+    assert run_check(check_id, answer).passed
 
 
 def test_a_wrong_number_is_called_wrong_without_giving_the_answer_away():

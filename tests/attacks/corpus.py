@@ -3212,7 +3212,8 @@ def affine_pair(x, h, W_x, W_h, b_x, b_h):
 
 
 def logistic(z):
-    return torch.reciprocal(1 + torch.exp(-z))
+    """sigma(z) through tanh: no exp to overflow, so the gradient stays finite at z = -1000 too."""
+    return 0.5 * (1 + torch.tanh(0.5 * z))
 '''
 
 
