@@ -182,3 +182,6 @@ def gradient_norms_demo():
     return Demo("Gradients through a chunk of text, before and during training",
                 (Control("updates", "training length", options, checkpoints[-1]),),
                 draw_gradient_norms, describe_gradient_norms)
+
+
+DEMOS = {"char_lm_samples": samples_demo, "char_lm_gradients": gradient_norms_demo}

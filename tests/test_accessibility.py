@@ -18,6 +18,7 @@ import re
 import pytest
 
 from book_toc import REPO_ROOT, book_root, toc_docnames
+from rnn_demos import char_lm_demos
 from rnn_demos import demos as course_demos
 from rnn_demos.widgets import DEMO_CLASS, FRAMES_CLASS, SUMMARY_CLASS
 
@@ -28,7 +29,7 @@ DEMO_PAGES = [docname for docname in TOC_PAGES if docname.endswith("/gradient_de
 AXE_SCRIPT = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = book_root() / "_build" / "screenshots"
 BLOCKING_IMPACTS = ("critical", "serious")
-DEMOS_BY_TITLE = {make().title: make() for make in course_demos.DEMOS.values()}
+DEMOS_BY_TITLE = {make().title: make() for make in {**course_demos.DEMOS, **char_lm_demos.DEMOS}.values()}
 
 # (axe rule, CSS selector of the offending node as axe reports it, matched as a regular expression, why it
 # stays). Each entry is a failure of the theme (sphinx-book-theme / pydata-sphinx-theme) that the course

@@ -14,9 +14,10 @@ import torch
 from ipywidgets import embed
 from torch import nn
 
-from rnn_demos import demos, gradients, widgets
+from rnn_demos import char_lm_demos, demos, gradients, widgets
 
-DEMO_NAMES = sorted(demos.DEMOS)
+ALL_DEMOS = {**demos.DEMOS, **char_lm_demos.DEMOS}
+DEMO_NAMES = sorted(ALL_DEMOS)
 
 
 def embedded_state(box):
@@ -76,7 +77,7 @@ def frame_parts(value):
 
 @pytest.fixture(scope="module")
 def static_demos():
-    return {name: (demos.DEMOS[name](), widgets.static_widget(demos.DEMOS[name]())) for name in DEMO_NAMES}
+    return {name: (ALL_DEMOS[name](), widgets.static_widget(ALL_DEMOS[name]())) for name in DEMO_NAMES}
 
 
 @pytest.mark.parametrize("name", DEMO_NAMES)
@@ -106,7 +107,7 @@ def test_every_frame_says_what_it_shows(static_demos, name):
     for indices in np.ndindex(*sizes):
         values = {c.name: c.values[i] for c, i in zip(demo.controls, indices)}
         _, alt, summary = embedded.shown_view(list(indices))
-        assert alt.startswith(("Plot.", "2 plots")) and "axis" in alt, alt
+        assert alt.startswith(("Plot", "2 plots")) and "axis" in alt, alt
         assert summary == demo.describe(**values)
         summaries.add(summary)
     assert len(summaries) == widgets.frame_count(demo), f"{name}: two settings share a summary"
@@ -138,7 +139,7 @@ def test_static_demo_carries_its_css_class(static_demos):
 
 @pytest.mark.parametrize("name", ["rnn", "clipping", "lstm"])
 def test_live_widget_redraws_on_every_control(name):
-    demo = demos.DEMOS[name]()
+    demo = ALL_DEMOS[name]()
     box = widgets.live_widget(demo)
     knobs = [child for child in box.children if hasattr(child, "index")]
     frame = box.children[-1]

@@ -63,7 +63,10 @@ def hidden_cases(check_id, device, seed=DEFAULT_SEED):
 
 # The notebooks whose checks get the families (a new notebook opts in once its references handle them).
 FAMILY_ASSIGNMENTS = ("sequence_models", "rnn", "lstm", "gru")
-LARGE_FAMILY_DTYPES = {"large": DTYPES, "huge": (torch.float64,)}
+# float64 only: with weights x25, float32 rounding of a right answer (1 - tanh(a)^2 in a hand-written
+# gradient, a saturated gate in a forward pass) differs from the reference by more than the float32
+# tolerance on some term seeds (seen for rnn_bptt and gru_forward); an exp that overflows shows in float64 too.
+LARGE_FAMILY_DTYPES = {"large": (torch.float64,), "huge": (torch.float64,)}
 
 
 def family_cases(check_id, device, seed=DEFAULT_SEED):
