@@ -36,7 +36,7 @@ from autograder.checks.compare import OutputLayout, kind_name
 from autograder.checks.contracts import CONTRACTS, Contract
 from autograder.checks.specs import Draw, Spec, function_name, register
 from autograder.checks.specs_questions import _choice
-from autograder.sandbox.observe import Call
+from autograder.checks.specs_training import TrainedParametersSpec
 from autograder.sandbox.snapshots import TensorSnapshot
 
 ASSIGNMENT = "char_lm"
@@ -338,19 +338,13 @@ def held_out_perplexity(parameters, ids):
 
 
 @dataclass(frozen=True)
-class TrainedLanguageModelSpec(Spec):
-    """The answer is a dict of trained parameters; the value judged is how far the perplexity of the
-    held-out text under them, computed here (outside the sandbox) from the tensors the sandbox recorded,
-    lies above MAX_PERPLEXITY (0 when it reaches the goal)."""
-
-    def call_for(self, inputs):
-        return Call({}, no_arguments=True)
+class TrainedLanguageModelSpec(TrainedParametersSpec):
+    """The value judged is how far the perplexity of the held-out text under the trained parameters,
+    computed here (outside the sandbox) from the tensors the sandbox recorded, lies above MAX_PERPLEXITY
+    (0 when it reaches the goal)."""
 
     def derive(self, result, inputs):
-        name = function_name(self.check_id) + "()"
-        if result is None:
-            raise ValueError(f"{name} returned None: no trained parameters (was the training over its budget?)")
-        parameters = checked_language_model(result, name)
+        parameters = checked_language_model(*self.trained(result))
         excess = held_out_perplexity(parameters, inputs["ids"]) - MAX_PERPLEXITY
         return torch.tensor(max(0.0, excess), dtype=torch.float64)
 

@@ -78,19 +78,29 @@ def lstm_predictions(parameters, x):
 
 
 @dataclass(frozen=True)
-class TrainedModelSpec(Spec):
-    """The answer is a dict of trained parameters; the value judged is the predictions on the check's
-    inputs, computed here (outside the sandbox) from the parameters the sandbox recorded."""
+class TrainedParametersSpec(Spec):
+    """The answer is a dict of trained parameters, returned by a function of no arguments; subclasses derive
+    the value judged from them here, outside the sandbox."""
 
     def call_for(self, inputs):
         return Call({}, no_arguments=True)
 
-    def derive(self, result, inputs):
+    def trained(self, result):
+        """(what the student returned, the function's name for messages); ValueError when it is None."""
         name = function_name(self.check_id) + "()"
         if result is None:
             raise ValueError(f"{name} returned None: no trained parameters (was the training over its budget?)")
+        return result, name
+
+
+@dataclass(frozen=True)
+class TrainedModelSpec(TrainedParametersSpec):
+    """The value judged is the predictions on the check's inputs, computed from the parameters the sandbox
+    recorded."""
+
+    def derive(self, result, inputs):
         with torch.no_grad():
-            return lstm_predictions(checked_parameters(result, name), inputs["x"])
+            return lstm_predictions(checked_parameters(*self.trained(result)), inputs["x"])
 
     def judge_result(self, observed, expected, inputs):
         mse = float(((observed - expected) ** 2).mean())
