@@ -16,9 +16,10 @@ import math
 import torch
 
 import reference_solutions as right
+import reference_solutions_char_lm as right_char_lm
 import reference_solutions_new_parts as right_new
 
-CORRECT = {**right.BY_CHECK_ID, **right_new.BY_CHECK_ID}
+CORRECT = {**right.BY_CHECK_ID, **right_new.BY_CHECK_ID, **right_char_lm.BY_CHECK_ID}
 # Answers to questions: numbers count when within this much of the right one (the radius: as the text says).
 ANSWER_TOLERANCE = {"rnn.smallest_nonvanishing_radius": 0.05}
 NUMBER_TOLERANCE = 5e-5       # "to four decimals"

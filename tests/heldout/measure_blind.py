@@ -33,7 +33,9 @@ for path in (HERE, HERE.parent, HERE.parents[1]):
         sys.path.insert(0, str(path))
 
 SEED = 20261206
-SETS = {"tuning": ("blind_tuning", "BLIND_TUNING"), "sealed": ("blind_sealed", "BLIND_SEALED")}
+SETS = {"tuning": ("blind_tuning", "BLIND_TUNING"), "sealed": ("blind_sealed", "BLIND_SEALED"),
+        "sealed2": ("blind_sealed2", "BLIND_SEALED2")}
+SEALED = ("sealed", "sealed2")
 MESSAGE_CHARS = 400
 
 FAMILIES = {
@@ -47,7 +49,9 @@ FAMILIES = {
     "gradient norms and clipping": ("hidden_gradient_norms", "clip_grad_norm"),
     "experiment and training": ("smallest_nonvanishing_radius", "adding_parameters"),
     "parameter counts": ("lstm_param_count", "parameter_counts"),
-    "answers": ("answer_q1", "answer_q2"),
+    "character-level model": ("encode", "decode", "step_losses", "perplexity", "tbptt_chunk", "sample_characters",
+                              "language_model_parameters"),
+    "answers": ("answer_q1", "answer_q2", "answer_q3"),
 }
 
 
@@ -173,7 +177,7 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--only", default="", help="a regex: measure only the entries whose name matches")
     args = parser.parse_args(argv)
-    if args.messages and args.set == "sealed":
+    if args.messages and args.set in SEALED:
         parser.error("the sealed set is measured in aggregate only")
     module_name, list_name = SETS[args.set]
     module = importlib.import_module(module_name)

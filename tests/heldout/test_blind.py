@@ -58,7 +58,8 @@ NOTEBOOK_FUNCTIONS = _notebook_functions()
 
 
 def test_the_notebooks_name_every_correct_solution():
-    assert set(NOTEBOOK_FUNCTIONS) == set(CORRECT)
+    assert set(NOTEBOOK_FUNCTIONS) == {check_id for check_id in CORRECT
+                                       if check_id.split(".")[0] in BLIND_NOTEBOOKS}
 
 
 @pytest.mark.parametrize("set_name", sorted(SETS))
