@@ -52,7 +52,7 @@ def main(argv=None):
     decision.add_argument("--accept", action="store_true", help="credit the score its checks gave")
     decision.add_argument("--reject", action="store_true", help="keep 0")
     review.add_argument("--note", default="", help="why (kept with the result, shown in the report)")
-    parser.add_argument("--verbose", action="store_true", help="show nbgrader's own log")
+    parser.add_argument("--verbose", action="store_true", help="show nbgrader's and Dask's own logs")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not args.verbose:
@@ -150,6 +150,9 @@ def _grade(args):
                   "Install bubblewrap and run as root, or pass --unsafe-no-sandbox for trusted notebooks.",
                   file=sys.stderr)
             return 2
+    if (args.dask or args.scheduler) and not args.verbose:
+        from autograder.grading.distributed import quiet_dask_logs
+        quiet_dask_logs()
     coursedir = course_directory(course_dir, config)
     start = time.perf_counter()
     batches = {a: args.student or students_of(coursedir, a) for a in args.assignments}

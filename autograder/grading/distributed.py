@@ -20,6 +20,7 @@ The scheduler blames a worker's death on every task assigned to that worker, run
 an honest submission is never blamed for a hostile one, no more jobs are handed to the scheduler than
 the cluster has slots (worker threads, or GPUs with ``gpu=True``): each worker holds only the job it runs.
 """
+import logging
 import os
 import time
 import uuid
@@ -35,6 +36,16 @@ from .sandbox import gpu_count, use_gpu
 GPU_RESOURCES = {"GPU": 1}
 STARTED_TOPIC = "autograder-job-started"
 SLOTS_REFRESH_SECONDS = 1.0     # how often the cluster's size is asked again (it may grow or shrink)
+
+
+def quiet_dask_logs():
+    """Dask's INFO lines (scheduler, nannies, workers, connections) off stderr; warnings and errors stay.
+
+    The local cluster's scheduler runs in this process, its workers in child processes that read the
+    level from their environment when they import distributed."""
+    os.environ["DASK_LOGGING__DISTRIBUTED"] = "warning"
+    dask.config.set({"logging.distributed": "warning"})
+    logging.getLogger("distributed").setLevel(logging.WARNING)
 
 
 def grade_on_dask(jobs, grade_one, address=None, n_workers=None, gpu=False, on_result=None,
