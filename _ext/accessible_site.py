@@ -7,8 +7,9 @@
   * the sidebar's expand buttons (<summary> with only an icon) are named after their chapter;
   * the folded code cells' toggles lose myst-nb's aria-label "Toggle hidden content", which differs from
     the visible "Show code cell source" (a speech-input user says what they see);
-  * course.css: a visible focus ring, demos that reflow at 400 px, display equations that scroll
-    inside the text column;
+  * course.css: a visible focus ring, demos that reflow at 400 px (a control's row grows when it wraps),
+    display equations that scroll inside the text column when scaling them (accessible_site.js) is not
+    enough;
   * accessible_site.js: names and values of the demo controls, live summaries (see the script).
 """
 import html

@@ -4,8 +4,9 @@
 //    "Search Ctrl+K", named "Search") takes its name from its text; the colour-mode button's icons, whose
 //    titles are read as its text, are marked decorative (the button is named "Color mode").
 //
-// 1. Display equations wider than the text column scroll inside it (course.css); such a scrolling box is
-//    made focusable, so that it can be scrolled from the keyboard.
+// 1. Display equations wider than the text column are scaled down to fit it (to 60 % at the least); one
+//    still too wide scrolls inside it (course.css), and such a scrolling box is made focusable, so that it
+//    can be scrolled from the keyboard.
 //
 // 2. The gradient demos on the static site (rnn_demos/widgets.py draws them; the Jupyter
 // widget manager renders them after the page loads, so this watches the page until they appear):
@@ -69,9 +70,30 @@
 
   function fixAll() { document.querySelectorAll(DEMO).forEach(fixDemo); }
 
+  // A display equation wider than the column is typeset smaller until it fits, down to MIN_MATH_SCALE of
+  // its size; only one still too wide at that size scrolls.
+  var MIN_MATH_SCALE = 0.6;
+
+  // The typeset equation (MathJax's container, which may scroll itself) and how wide its content is.
+  function typesetWidth(math) {
+    var typeset = math.querySelector("mjx-container");
+    return typeset ? Math.max(typeset.scrollWidth, math.scrollWidth) : math.scrollWidth;
+  }
+
+  function fitEquation(math) {
+    var typeset = math.querySelector("mjx-container");
+    if (!typeset) return;
+    typeset.style.fontSize = "";
+    var width = typesetWidth(math);
+    if (width <= math.clientWidth + 1) return;
+    var scale = Math.max(MIN_MATH_SCALE, Math.floor(100 * math.clientWidth / width) / 100);
+    typeset.style.fontSize = Math.round(100 * scale) + "%";
+  }
+
   function markScrollingEquations() {
     document.querySelectorAll("div.math").forEach(function (math) {
-      if (math.scrollWidth > math.clientWidth + 1) math.setAttribute("tabindex", "0");
+      fitEquation(math);
+      if (typesetWidth(math) > math.clientWidth + 1) math.setAttribute("tabindex", "0");
       else if (math.getAttribute("tabindex") === "0") math.removeAttribute("tabindex");
     });
   }
