@@ -206,8 +206,8 @@ MISTAKES = {
         (perplexity_base_2, "`perplexity` has wrong values"),
     ],
     "char_lm.tbptt_chunk": [
-        (tbptt_per_tensor_clipping, "`parameters"),
-        (tbptt_without_clipping, "`parameters"),
+        (tbptt_per_tensor_clipping, "`new_parameters"),
+        (tbptt_without_clipping, "`new_parameters"),
         (tbptt_from_zero_state, "`loss` has wrong values"),
         (tbptt_summed_loss, "`loss` has wrong values"),
         (tbptt_with_one_hot_view, "view"),

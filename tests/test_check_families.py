@@ -39,11 +39,14 @@ def test_each_family_reaches_the_checks_its_rule_names(check_id):
     families = _families(check_id)
     inputs = spec.make_inputs(hidden_cases(check_id, "cpu", SEED)[0])
     takes_arguments = not spec.call_for(inputs).no_arguments
-    weights = any(name.startswith(("weight_", "bias_", "W_", "b_")) for name in inputs)
+    names = [name for name in inputs] + [k for v in inputs.values() if isinstance(v, dict) for k in v]
+    weights = any(name.startswith(("weight_", "bias_", "W_", "b_")) for name in names)
     nonlinear = bool(contract.activations or contract.gate_blocks or "autograd" in spec.refusals)
-    tensors = any(isinstance(v, (torch.Tensor, tuple, list)) for v in inputs.values())
+    tensors = any(isinstance(v, (torch.Tensor, tuple, list, dict)) for v in inputs.values())
+    texts = any(isinstance(v, str) for v in inputs.values())
     assert ("large" in families) == ("huge" in families) == (takes_arguments and weights and nonlinear)
-    assert ("noncontiguous" in families) == ("repeat" in families) == (takes_arguments and tensors)
+    assert ("noncontiguous" in families) == (takes_arguments and tensors)
+    assert ("repeat" in families) == (takes_arguments and (tensors or texts))
     assert ("size_one" in families) == takes_arguments
     assert ("ill_conditioned" in families) == (check_id == "sequence_models.fit_ar")
     integers = any(isinstance(t, torch.Tensor) and not t.is_floating_point()

@@ -4,11 +4,14 @@ once failed right answers of rnn_bptt and gru_forward on 2 of 8 seeds)."""
 import pytest
 
 import reference_solutions as right
+import reference_solutions_char_lm as right_char_lm
 import reference_solutions_new_parts as right_new
 from autograder.assess import run_check
 
-SOLUTIONS = {check_id: fn for check_id, fn in {**right.BY_CHECK_ID, **right_new.BY_CHECK_ID}.items()
-             if not check_id.endswith("adding_parameters")}  # a trained model: its own test
+TRAINED_MODELS = ("adding_parameters", "language_model_parameters")  # each has its own test
+SOLUTIONS = {check_id: fn for check_id, fn in {**right.BY_CHECK_ID, **right_new.BY_CHECK_ID,
+                                               **right_char_lm.BY_CHECK_ID}.items()
+             if not check_id.endswith(TRAINED_MODELS)}
 SEEDS = (1, 2, 3, 5, 8, 13, 21, 31, 4242, 7_391_846_205)
 
 

@@ -26,7 +26,7 @@ from dataclasses import replace
 import torch
 
 from autograder.checks.contracts import contract_for
-from autograder.checks.families import is_weight
+from autograder.checks.families import holds_weights
 from autograder.checks.specs import SPECS, Case, assignment_of
 
 DEFAULT_SEED = 1701
@@ -62,7 +62,7 @@ def hidden_cases(check_id, device, seed=DEFAULT_SEED):
 
 
 # The notebooks whose checks get the families (a new notebook opts in once its references handle them).
-FAMILY_ASSIGNMENTS = ("sequence_models", "rnn", "lstm", "gru")
+FAMILY_ASSIGNMENTS = ("sequence_models", "rnn", "lstm", "gru", "char_lm")
 # float64 only: with weights x25, float32 rounding of a right answer (1 - tanh(a)^2 in a hand-written
 # gradient, a saturated gate in a forward pass) differs from the reference by more than the float32
 # tolerance on some term seeds (seen for rnn_bptt and gru_forward); an exp that overflows shows in float64 too.
@@ -73,7 +73,8 @@ def family_cases(check_id, device, seed=DEFAULT_SEED):
     """The cases of every family of inputs that applies to the check, decided from its inputs and contract:
     - large / huge pre-activations: the inputs hold weights and the function has a nonlinearity (an
       activation or gate blocks in its contract, or a backward pass written by hand);
-    - non-contiguous views, sizes of 1, a repeated call: the function takes tensors;
+    - non-contiguous views: the function takes tensors (also in a tuple, list or dict); a repeated call:
+      tensors or a text; sizes of 1: any function that takes arguments;
     - an ill-conditioned series: the contract says the function solves least squares;
     - the meta device: the function is tensor algebra without a branch on values (differentiable in its
       contract, or a backward pass written by hand), takes no integer tensor (indices need values), and its
@@ -86,7 +87,8 @@ def family_cases(check_id, device, seed=DEFAULT_SEED):
     probe = spec.make_inputs(rectangular)
     if spec.call_for(probe).no_arguments:
         return []
-    tensors = [value for value in probe.values() if isinstance(value, (torch.Tensor, tuple, list))]
+    tensors = [value for value in probe.values() if isinstance(value, (torch.Tensor, tuple, list, dict))]
+    texts = [value for value in probe.values() if isinstance(value, str)]
     nonlinear = bool(contract.activations or contract.gate_blocks or "autograd" in spec.refusals)
     index = len(SIZES) + 1  # case seeds after those of the sizes and of the invalid options
     cases = []
@@ -99,11 +101,12 @@ def family_cases(check_id, device, seed=DEFAULT_SEED):
                 cases.append(Case(dtype=dtype, device=on, seed=case_seed(seed, index), options=dict(options),
                                   family=family, **{**SIZES["rectangular"], **sizes}))
 
-    if nonlinear and any(is_weight(name) for name in probe):
+    if nonlinear and holds_weights(probe):
         for family, dtypes in LARGE_FAMILY_DTYPES.items():
             add(family, dtypes)
     if tensors:
         add("noncontiguous")
+    if tensors or texts:
         add("repeat", all_options=False)
     add("size_one", **SIZES["size_one"])
     if contract.least_squares:

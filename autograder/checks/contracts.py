@@ -17,7 +17,8 @@ Per check:
   outputs with respect to every floating input, taken through the student's function where it runs,
   must match the same gradient taken through the reference;
 - `activations`: the last elementwise function of each output leaf (only used to explain wrong values);
-- `gate_blocks`: how many stacked gate blocks the weights hold (i,f,g,o / r,z,n), for explanations.
+- `gate_blocks`: how many stacked gate blocks the weights hold (i,f,g,o / r,z,n), for explanations;
+- `detached`: output leaves the text says are detached from the graph (`h_T.requires_grad` is False).
 """
 from dataclasses import dataclass, field
 from typing import Callable
@@ -40,6 +41,7 @@ class Contract:
     # {term: its count})}, for explanations of a wrong count.
     count_terms: Callable | None = None
     least_squares: bool = False                   # it solves least squares (gets an ill-conditioned case)
+    detached: tuple = ()                          # output leaves the text says are detached (no requires_grad)
 
 
 def parameter_terms(blocks, input_size, hidden_size):

@@ -5,8 +5,8 @@ built into the family's inputs, with the same names and shapes:
 - "large" / "huge": every weight and bias (and a cell state that enters tanh as it is) scaled (by 25 / 1000), so pre-activations reach about +-50 /
   +-1e3 and the gates saturate: an exp-based sigmoid or tanh overflows, a clamped pre-activation shows,
   a `where`-based sigmoid has NaN gradients;
-- "noncontiguous": every tensor a non-contiguous view with the same values (matrices stored transposed,
-  vectors with stride 2): `.view`, `as_strided` or `data_ptr` arithmetic on an input fails;
+- "noncontiguous": every tensor (also inside a tuple, list or dict) a non-contiguous view with the same
+  values (matrices stored transposed, vectors with stride 2): `.view`, `as_strided` or `data_ptr` arithmetic on an input fails;
 - "ill_conditioned": a nearly constant series, so the lags of an AR design are almost collinear:
   normal equations with an explicit inverse lose the digits that lstsq keeps;
 - "long": the long sequence (64 steps) with a memory that lasts: an orthogonal recurrent weight and small
@@ -57,10 +57,19 @@ PATTERN_TEXT = {
 }
 OPEN_GATES = {"f": 4.0, "z": 4.0}  # bias added to the forget (LSTM) / update (GRU) rows: sigmoid(4) = 0.98
 LONG_INPUT_SCALE = 0.3
+# char_lm's one-hot input picks a column of W_ih as it is (entries of 0.6), where x W_ih^T above sums small
+# inputs: at 0.3 the state of a 64-step chunk forgot its start to 1e-11 on some seeds, at 0.05 to 3e-4.
+LONG_ONE_HOT_SCALE = 0.05
 
 
 def is_weight(name):
     return name.startswith(WEIGHT_PREFIXES)
+
+
+def holds_weights(inputs):
+    """Whether the inputs hold weights, by name, also inside a dict input (char_lm's `parameters`)."""
+    return any(is_weight(name) or (isinstance(value, dict) and holds_weights(value))
+               for name, value in inputs.items())
 
 
 def apply_family(family, inputs, gate_names=""):
@@ -69,9 +78,7 @@ def apply_family(family, inputs, gate_names=""):
     if family == "long":
         return lasting_memory(inputs, gate_names)
     if family in LARGE_SCALES:
-        scale = LARGE_SCALES[family]
-        return {name: value * scale if (is_weight(name) or name in PRE_ACTIVATIONS) and _floating(value) else value
-                for name, value in inputs.items()}
+        return _scaled_weights(inputs, LARGE_SCALES[family])
     if family == "noncontiguous":
         return {name: _map_tensors(value, non_contiguous) for name, value in inputs.items()}
     if family == "ill_conditioned":
@@ -81,18 +88,27 @@ def apply_family(family, inputs, gate_names=""):
     return dict(inputs)
 
 
-def lasting_memory(inputs, gate_names):
-    """Recurrent weights under which the first steps still reach the last state (see "long" above)."""
+def _scaled_weights(inputs, scale):
+    """Weights, biases and pre-activations times `scale`, also inside a dict input (of the same type)."""
+    return type(inputs)({name: _scaled_weights(value, scale) if isinstance(value, dict)
+                         else value * scale if (is_weight(name) or name in PRE_ACTIVATIONS) and _floating(value)
+                         else value for name, value in inputs.items()})
+
+
+def lasting_memory(inputs, gate_names, input_scale=LONG_INPUT_SCALE):
+    """Recurrent weights under which the first steps still reach the last state (see "long" above); the
+    weights may also sit in a dict input (char_lm's `parameters`, with a one-hot input)."""
     if "weight_hh" not in inputs or "weight_ih" not in inputs:
-        return dict(inputs)
+        return type(inputs)({name: lasting_memory(value, gate_names, LONG_ONE_HOT_SCALE)
+                             if isinstance(value, dict) else value for name, value in inputs.items()})
     weight_hh = inputs["weight_hh"]
     hidden = weight_hh.shape[1]
-    changed = dict(inputs)
+    changed = type(inputs)(inputs)
     if weight_hh.shape[0] == hidden:  # one block: h' = tanh(x W_ih^T + h W_hh^T + b), kept near linear
         orthogonal, _ = torch.linalg.qr(weight_hh.detach().double().cpu())
         changed["weight_hh"] = orthogonal.to(dtype=weight_hh.dtype, device=weight_hh.device)
         for name in ("weight_ih", "bias_ih", "bias_hh"):
-            changed[name] = inputs[name] * LONG_INPUT_SCALE
+            changed[name] = inputs[name] * input_scale
         return changed
     bias = inputs["bias_ih"].clone()
     for gate, shift in OPEN_GATES.items():
@@ -125,4 +141,6 @@ def _map_tensors(value, transform):
         return transform(value)
     if isinstance(value, (tuple, list)):
         return type(value)(_map_tensors(v, transform) for v in value)
+    if isinstance(value, dict):
+        return type(value)({k: _map_tensors(v, transform) for k, v in value.items()})
     return value

@@ -37,7 +37,8 @@ def judge(spec, inputs, observation, tolerance, outcome=None, gradient_due=False
     `outcome` is expected_outcome(spec, inputs), when the caller has it already; `gradient_due` says
     whether this case compares gradients (autograder.checks.gradients.gradient_checked). The order follows the
     contract (autograder.checks.contracts): refused kernels, documented ValueErrors, exceptions, inputs returned
-    or changed in place, outputs sharing memory, then type, container, shape, dtype, device, values, and last the gradient.
+    or changed in place, outputs sharing memory, then type, container, shape, dtype, device, values, an output
+    the text says is detached that requires grad, and last the gradient.
     """
     if observation.forbidden:
         return f"no credit: {observation.forbidden}"
@@ -72,7 +73,7 @@ def judge(spec, inputs, observation, tolerance, outcome=None, gradient_due=False
     if hasattr(spec, "judge_result"):  # answers and trained models (checks.specs_questions, specs_training)
         return spec.judge_result(observed, expected, inputs)
     message = compare(observed, expected, layout_for(spec, inputs), tolerance,
-                      fixed_dtype=contract_for(spec.check_id).fixed_dtype)
+                      fixed_dtype=contract_for(spec.check_id).fixed_dtype) or attached_message(spec, inputs, observation)
     if message or not gradient_due:
         return message
     return judge_gradient(spec, inputs, observation, gradient_tolerance(tolerance))
@@ -102,6 +103,20 @@ def judge_gradient(spec, inputs, observation, tolerance):
         if message:
             return message
     return None
+
+
+def attached_message(spec, inputs, observation):
+    """None unless an output the text says is detached still requires grad; else which and what to do."""
+    detached = contract_for(spec.check_id).detached
+    if not detached or not observation.grad_outputs:
+        return None
+    names = output_leaf_names(layout_for(spec, inputs).names, observation.result)
+    attached = [_name_at(names, k) for k in observation.grad_outputs if _name_at(names, k) in detached]
+    if not attached:
+        return None
+    which = ", ".join(f"`{name}`" for name in attached)
+    return (f"the values are right, but {which} is not detached: {attached[0]}.requires_grad is True, and the "
+            f"text asks for it detached from the graph; return {attached[0]}.detach()")
 
 
 def aliased_message(spec, inputs, observation):

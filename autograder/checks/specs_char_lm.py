@@ -21,9 +21,12 @@ turned into a tensor without a dtype is float32 when empty); strided ids; logits
 softmax taken before the log or a log-sum-exp without its maximum gives inf; confident logits whose
 perplexity a float32 softmax turns into inf; transposed logits and ids that are views (`view` fails);
 a chunk of 100 steps; clipping thresholds far above and below the gradient's norm; temperatures of
-0.01 on logits of spread 20 (exp overflows without the maximum subtracted) and 0. What the judge cannot
-see: whether h_T is detached (snapshots carry no requires_grad) and whether the `parameters` dict's
-tensors were changed in place (the observer walks tuples and lists of inputs, not dicts).
+0.01 on logits of spread 20 (exp overflows without the maximum subtracted) and 0. The judge also sees
+whether h_T is detached (the sandbox records which outputs require grad; the contract's `detached`) and
+whether the tensors of the `parameters` dict were changed in place (the observer walks dict inputs too).
+The families of inputs (autograder.checks.families) reach these checks as well: sizes of 1, non-contiguous
+views (the dict's tensors too), a repeated call, large and huge weights in `parameters`, and the long
+sequence with a lasting memory for step_losses and tbptt_chunk.
 """
 import hashlib
 from dataclasses import dataclass
@@ -385,12 +388,12 @@ SPECS_CHAR_LM = [
     Spec("char_lm.step_losses", _loss_inputs, step_losses_reference,
          OutputLayout("losses", {"losses": ("batch", "time")}),
          hidden_options=({}, {"extreme": True}, {"transposed": True}), visible_options=({}, {"extreme": True}),
-         refusals=("cross_entropy",)),
+         loops_over_time=True, refusals=("cross_entropy",)),
     Spec("char_lm.perplexity", _loss_inputs, perplexity_reference, OutputLayout("perplexity"),
          hidden_options=({}, {"scale": 5.0}, {"confident": True}, {"transposed": True}),
          visible_options=({}, {"confident": True}), refusals=("cross_entropy",)),
     Spec("char_lm.tbptt_chunk", _tbptt_inputs, tbptt_chunk_reference,
-         OutputLayout(("loss", "parameters", "h_T"), {"h_T": ("batch", "hidden")}),
+         OutputLayout(("loss", "new_parameters", "h_T"), {"h_T": ("batch", "hidden")}),
          hidden_options=({"max_norm": 100.0}, {"max_norm": 0.05},
                          {"max_norm": 0.5, "learning_rate": 2.0, "views": True}, {"max_norm": 1.0, "steps": 100}),
          visible_options=({"max_norm": 100.0}, {"max_norm": 0.05}), loops_over_time=True,
@@ -419,7 +422,8 @@ CONTRACTS.update({
     "char_lm.step_losses": Contract("a tensor (batch, steps) of losses in nats", differentiable=True),
     "char_lm.perplexity": Contract("a 0-dim tensor", differentiable=True),
     "char_lm.tbptt_chunk": Contract("a tuple (loss: a 0-dim tensor, parameters: a dict of new tensors with the "
-                                    "keys of the input, h_T: a tensor (batch, hidden) detached from the graph)"),
+                                    "keys of the input, h_T: a tensor (batch, hidden) detached from the graph)",
+                                    activations={"h_T": "tanh"}, detached=("h_T",)),
     "char_lm.sample_characters": Contract("an int64 tensor (batch, num_samples) of ids",
                                           value_errors=(({"temperature": -1.0}, "temperature < 0"),)),
     "char_lm.language_model_parameters": Contract("a dict of tensors: weight_ih (G*H, 103), weight_hh (G*H, H), "

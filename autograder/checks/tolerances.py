@@ -16,8 +16,16 @@ BPTT_MAX_REL_ERROR_FLOAT64 = 1e-7
 GRADIENT_CHECKS = ("rnn.rnn_bptt", "lstm.lstm_step_backward", "lstm.lstm_bptt", "gru.gru_step_backward")
 
 
+# Losses of logits of +-1e3 in float32: an implementation that forms logsumexp first (right) rounds it at
+# 1e3, where float32's spacing is 6.1e-5, and a log_softmax (right too) does not: they differ by up to 6e-5
+# (seen on 3 of 41 term seeds). Any mistake in a loss is far larger.
+LOSS_CHECKS_FLOAT32 = {"char_lm.step_losses": Tolerance(rtol=1e-4, atol=2e-4)}
+
+
 def tolerance_for(check_id, device_type, dtype):
     # The meta device has no values to compare: shapes, dtypes and devices only; any tolerance will do.
+    if dtype == torch.float32 and check_id in LOSS_CHECKS_FLOAT32:
+        return LOSS_CHECKS_FLOAT32[check_id]
     tolerance = TOLERANCES[("cpu" if device_type == "meta" else device_type, dtype)]
     if check_id in GRADIENT_CHECKS and dtype == torch.float64:
         return Tolerance(tolerance.rtol, tolerance.atol, max_rel_error=BPTT_MAX_REL_ERROR_FLOAT64)

@@ -39,6 +39,9 @@ class Observation:
     gradient_error: str | None = None  # what the call with inputs requiring grad raised
     # Pairs of output leaves (depth-first positions) that share memory: writing one would change the other.
     aliased_outputs: tuple = ()
+    # Output leaves (depth-first positions, as aliased_outputs) that require grad after the plain call:
+    # they were not detached from a graph the function built.
+    grad_outputs: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,9 @@ def _tensors(name, value):
     elif isinstance(value, (tuple, list)):
         for index, item in enumerate(value):
             yield from _tensors(f"{name}[{index}]", item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _tensors(f"{name}[{key!r}]", item)
 
 
 def observe(fn, call, with_gradient=False, refusals=(), refused_modules=()):
@@ -108,7 +114,7 @@ def observe(fn, call, with_gradient=False, refusals=(), refused_modules=()):
     modified = tuple(_input_name(names, m) for m in modified)
     return Observation(result=snapshot(result), modified_inputs=modified, forbidden=guard.violation,
                        returned_inputs=_returned_inputs(result, given), aliased_outputs=_aliased(result, given),
-                       **gradient_fields)
+                       grad_outputs=_requiring_grad(result), **gradient_fields)
 
 
 def _text(error):
@@ -146,6 +152,12 @@ def _leaves(result):
     return []
 
 
+def _requiring_grad(result):
+    """Positions of the output leaves (numbered as in _aliased) that require grad."""
+    leaves = [leaf for leaf in _leaves(result) if leaf.numel()]
+    return tuple(k for k, leaf in enumerate(leaves) if leaf.requires_grad)
+
+
 def _aliased(result, given=None):
     """Pairs (j, k) of output tensors (depth-first positions) whose memory overlaps, leaving out views of an
     input (x.unfold(...) and x[tau:] may overlap: they are the caller's data, not two new results)."""
@@ -166,16 +178,19 @@ def _aliased(result, given=None):
 
 
 def _returned_inputs(result, given):
-    """Names of the input objects (tensors, lists, tuples) that the result holds as they are."""
+    """Names of the input objects (tensors, lists, tuples, dicts and their items) that the result holds as
+    they are."""
     by_id = {}
     for name, value in given.items():
         by_id[id(value)] = name
         if isinstance(value, (tuple, list)):
             by_id.update({id(v): f"{name}[{k}]" for k, v in enumerate(value)})
+        elif isinstance(value, dict):
+            by_id.update({id(v): f"{name}[{k!r}]" for k, v in value.items()})
     found = []
 
     def visit(value):
-        if isinstance(value, (torch.Tensor, tuple, list)) and id(value) in by_id:
+        if isinstance(value, (torch.Tensor, tuple, list, dict)) and id(value) in by_id:
             found.append(by_id[id(value)])
         if isinstance(value, (tuple, list)):
             for item in value:

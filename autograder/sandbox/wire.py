@@ -169,7 +169,8 @@ def _observation_to_json(observation, arrays):
             "forbidden": observation.forbidden, "returned_inputs": list(observation.returned_inputs),
             "gradients": gradients, "detached_outputs": list(observation.detached_outputs),
             "gradient_error": observation.gradient_error,
-            "aliased_outputs": [list(pair) for pair in observation.aliased_outputs]}
+            "aliased_outputs": [list(pair) for pair in observation.aliased_outputs],
+            "grad_outputs": list(observation.grad_outputs)}
 
 
 def _text_or_none(value):
@@ -187,7 +188,8 @@ def _observation_from_json(data, arrays):
                        returned_inputs=tuple(map(str, data["returned_inputs"])), gradients=gradients,
                        detached_outputs=tuple(int(k) for k in data["detached_outputs"]),
                        gradient_error=_text_or_none(data["gradient_error"]),
-                       aliased_outputs=tuple((int(j), int(k)) for j, k in data.get("aliased_outputs", [])))
+                       aliased_outputs=tuple((int(j), int(k)) for j, k in data.get("aliased_outputs", [])),
+                       grad_outputs=tuple(int(k) for k in data.get("grad_outputs", [])))
 
 
 def _float_array(values):
