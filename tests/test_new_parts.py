@@ -150,6 +150,25 @@ def test_an_untrained_model_fails_with_its_loss_and_the_baseline():
     assert f"above the goal {MAX_TEST_MSE}" in result.message and f"{BASELINE_MSE:.3f}" in result.message
 
 
+def test_the_visible_check_prints_the_test_error_it_measured_when_it_passes(trained, capsys):
+    from autograder.checks.specs_training import checked_parameters, lstm_predictions
+    from autograder.selfcheck import visible_cases
+    spec = SPECS["lstm.adding_parameters"]
+    check("lstm.adding_parameters", lambda: trained)
+    printed = capsys.readouterr().out
+    last_set = spec.make_inputs(visible_cases("lstm.adding_parameters")[-1])["x"]
+    with torch.no_grad():
+        error = float(((lstm_predictions(checked_parameters(trained), last_set) - adding_targets(last_set)) ** 2).mean())
+    assert f"test MSE {error:.4f} on the last set of {TEST_SIZE} new sequences" in printed
+    assert error <= MAX_TEST_MSE
+
+
+def test_the_visible_check_prints_the_test_error_it_measured_when_it_fails():
+    from test_mutants_new_parts import untrained_adding_parameters
+    with pytest.raises(AssertionError, match=r"test MSE \d\.\d{4} on 1000 new sequences .* above the goal"):
+        check("lstm.adding_parameters", untrained_adding_parameters)
+
+
 @pytest.mark.parametrize("change, phrase", [
     (lambda p: {k: v for k, v in p.items() if k != "head_bias"}, "must be a dict with keys"),
     (lambda p: {**p, "weight_hh": p["weight_hh"][:, :-1]}, "has shape"),

@@ -9,9 +9,10 @@ The student trains their own LSTM cell and a linear head on the adding problem o
 The check does not train. The sandbox only calls `adding_parameters()` and records the tensors it returns;
 outside the sandbox, the judge draws TEST_SIZE fresh sequences from the case's seed, runs the course's
 LSTM forward pass with those parameters (`TrainedModelSpec.derive`) and passes when the mean squared error
-is at most MAX_TEST_MSE. Nothing of the test set, the targets or the forward pass reaches the sandbox.
+is at most MAX_TEST_MSE; the visible check prints the test error it measured, passed or failed. Nothing of
+the test set, the targets or the forward pass reaches the sandbox.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -96,7 +97,13 @@ class TrainedParametersSpec(Spec):
 @dataclass(frozen=True)
 class TrainedModelSpec(TrainedParametersSpec):
     """The value judged is the predictions on the check's inputs, computed from the parameters the sandbox
-    recorded."""
+    recorded.
+
+    The test error of the last set judged is kept, and `explanation`, which the visible check prints once
+    every case has passed, reports it: the student sees how far below the goal their model is, not only that
+    it passed (a failure's message states its own error)."""
+
+    last_test_mse: list = field(default_factory=list, compare=False, repr=False)
 
     def derive(self, result, inputs):
         with torch.no_grad():
@@ -104,11 +111,20 @@ class TrainedModelSpec(TrainedParametersSpec):
 
     def judge_result(self, observed, expected, inputs):
         mse = float(((observed - expected) ** 2).mean())
+        self.last_test_mse[:] = [mse]
         if mse <= MAX_TEST_MSE:
             return None
         return (f"test MSE {mse:.4f} on {TEST_SIZE} new sequences of length {ADDING_LENGTH} is above the goal "
                 f"{MAX_TEST_MSE} (predicting the constant 1.0 scores {BASELINE_MSE:.3f}): train longer, or check "
                 "the forget-gate bias and the learning rate")
+
+    @property
+    def explanation(self):
+        if not self.last_test_mse:
+            return ""
+        return (f"test MSE {self.last_test_mse[0]:.4f} on the last set of {TEST_SIZE} new sequences of length "
+                f"{ADDING_LENGTH} (the goal is at most {MAX_TEST_MSE}; predicting the constant 1.0 scores "
+                f"{BASELINE_MSE:.3f})")
 
 
 TRAINING_SPECS = [
