@@ -10,7 +10,8 @@ import torch
 
 from rnn_demos.gradients import random_cell_weights, random_inputs
 from rnn_demos.long_range import make_adding_batch
-from reference_solutions import lstm_cell, rnn_cell
+from rnn_demos.data import noisy_periodic_signal
+from reference_solutions import fit_ar, lstm_cell, predict_ahead, rnn_cell
 
 
 # ----- lstm: one step backward, then through time -----
@@ -87,6 +88,25 @@ def find_smallest_nonvanishing_radius():
     return next(radius for radius in grid if spectral_norm_of_gradient(radius) >= 1.0)
 
 
+# ----- sequence_models: the window a 16-step forecast needs, measured -----
+
+def forecast_error(tau, horizon=16):
+    """The 16-step-ahead test MSE of AR(tau), with the notebook's fit_ar and predict_ahead, as a student
+    measures it: one forecast from every window of tau observed test values."""
+    series = torch.from_numpy(noisy_periodic_signal(1000, period=50, noise_std=0.2, seed=1))
+    train, test = series[:600], series[600:]
+    w, b = fit_ar(train, tau)
+    starts = range(len(test) - tau - horizon + 1)
+    forecasts = torch.stack([predict_ahead(test[j:j + tau], w, b, horizon)[-1] for j in starts])
+    truth = torch.stack([test[j + tau + horizon - 1] for j in starts])
+    return float(((forecasts - truth) ** 2).mean())
+
+
+@functools.lru_cache(maxsize=1)
+def find_smallest_forecasting_window():
+    return next(tau for tau in range(1, 25) if forecast_error(tau) < 0.1)
+
+
 # ----- lstm: training on the adding problem -----
 
 ADDING_LENGTH = 20
@@ -154,6 +174,7 @@ BY_CHECK_ID = {
     "lstm.lstm_bptt": lstm_bptt,
     "gru.gru_step_backward": gru_step_backward,
     "rnn.smallest_nonvanishing_radius": find_smallest_nonvanishing_radius,
+    "sequence_models.smallest_forecasting_window": find_smallest_forecasting_window,
     "lstm.adding_parameters": trained_adding_parameters,
     **{check_id: (lambda answer=answer: answer) for check_id, answer in ANSWERS.items()},
 }

@@ -123,6 +123,43 @@ def test_the_radius_is_above_the_linear_threshold_and_the_setup_shows_both_regim
     assert gradient_norm_over_setup(below) < 1.0 <= gradient_norm_over_setup(radius)
 
 
+# ----- the window measured in the sequence_models notebook -----
+
+def test_the_students_measurement_and_the_books_kernel_find_the_same_window():
+    """The check's reference (rnn_demos' numpy fit and k-step errors) and a student's torch fit_ar and
+    predict_ahead, one forecast per window, agree; the pages show neither this series nor this window."""
+    from autograder.checks.specs_questions import smallest_forecasting_window_reference
+    assert right.find_smallest_forecasting_window() == smallest_forecasting_window_reference()
+
+
+def test_the_window_threshold_is_clear_of_rounding():
+    """The errors on both sides of the answer are far from the goal of 0.1, so that float32, another least
+    squares solver or another summation order cannot move the answer."""
+    from autograder.checks.specs_questions import (WINDOW_GOAL_MSE, forecast_error_over_setup,
+                                                    smallest_forecasting_window_reference)
+    window = smallest_forecasting_window_reference()
+    assert 1 < window < 24
+    assert forecast_error_over_setup(window - 1) > 1.1 * WINDOW_GOAL_MSE
+    assert forecast_error_over_setup(window) < 0.9 * WINDOW_GOAL_MSE
+    assert right.forecast_error(window - 1) > 1.1 * WINDOW_GOAL_MSE > 0.9 * WINDOW_GOAL_MSE > right.forecast_error(window)
+
+
+def test_the_noise_free_signal_obeys_a_recurrence_of_order_4():
+    """The notebook's hint: without noise the two sines are forecast exactly by AR(4), not by AR(3)."""
+    from rnn_demos.data import noisy_periodic_signal
+    from rnn_demos.sequence_models import fit_autoregressive, k_step_mean_squared_errors
+    clean = noisy_periodic_signal(1000, period=50, noise_std=0.0, seed=1)
+    error = {tau: k_step_mean_squared_errors(clean[600:], *fit_autoregressive(clean[:600], tau), [16])[0]
+             for tau in (3, 4)}
+    assert error[4] < 1e-12 < 0.1 < error[3]
+
+
+@pytest.mark.parametrize("wrong", [4, 16, 24, 17.0])  # the recurrence's order; one short; the largest; a float
+def test_a_wrong_or_non_int_window_fails(wrong):
+    result = run_check("sequence_models.smallest_forecasting_window", lambda: wrong)
+    assert not result.passed
+
+
 # ----- the trained model -----
 
 def test_the_trained_lstm_reaches_the_stated_test_loss(trained):

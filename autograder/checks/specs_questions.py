@@ -103,6 +103,33 @@ def smallest_nonvanishing_radius_reference():
     return next(radius for radius in RADIUS_GRID if gradient_norm_over_setup(radius) >= 1.0)
 
 
+# ----- the measurement of the sequence_models notebook -----
+
+# The setup the notebook states: the series noisy_periodic_signal(1000, period=50, noise_std=0.2, seed=1) of
+# rnn_demos.data, AR(tau) fitted on its first 600 values, the mean squared error of the 16-step-ahead forecasts
+# made from every window of tau observed values of the last 400; the answer is the smallest tau of
+# 1, 2, ..., 24 whose error is below 0.1. (The book's page shows seed 0 and the windows 2, 4 and 16 only.)
+WINDOW_SETUP = dict(n_steps=1000, period=50, noise_std=0.2, seed=1, train_steps=600, horizon=16)
+WINDOW_GRID = tuple(range(1, 25))
+WINDOW_GOAL_MSE = 0.1
+
+
+def forecast_error_over_setup(tau):
+    """The 16-step-ahead test MSE of AR(tau) on the notebook's series (the book's own numpy kernels)."""
+    from rnn_demos.data import noisy_periodic_signal
+    from rnn_demos.sequence_models import fit_autoregressive, k_step_mean_squared_errors
+    s = WINDOW_SETUP
+    series = noisy_periodic_signal(s["n_steps"], period=s["period"], noise_std=s["noise_std"], seed=s["seed"])
+    train, test = series[:s["train_steps"]], series[s["train_steps"]:]
+    weights, bias = fit_autoregressive(train, tau)
+    return float(k_step_mean_squared_errors(test, weights, bias, [s["horizon"]])[0])
+
+
+@lru_cache(maxsize=1)
+def smallest_forecasting_window_reference():
+    return next(tau for tau in WINDOW_GRID if forecast_error_over_setup(tau) < WINDOW_GOAL_MSE)
+
+
 FOUR_DECIMALS = 0.5e-4  # "to four decimals": half a unit of the fourth decimal
 
 QUESTION_SPECS = [
@@ -113,6 +140,14 @@ QUESTION_SPECS = [
     _number("sequence_models.answer_q2", lambda: 0.9 ** 19, FOUR_DECIMALS,
             "x_0 enters h_1 = x_0 W_ih^T = 1, and each of the 19 later steps multiplies the state by W_hh = 0.9: "
             "h_20 = 0.9^19. A linear latent state forgets its past geometrically when |W_hh| < 1."),
+    _number("sequence_models.smallest_forecasting_window", smallest_forecasting_window_reference, 0.0,
+            integer=True, explanation=
+            "Two sines obey an exact linear recurrence of order 4, so without noise AR(4) would forecast them "
+            "for ever; with noisy windows a short one's least-squares weights are shrunk (noise in the inputs "
+            "biases them towards 0), the fitted model is damped, and 16 fed-back forecasts drift to the mean. A "
+            "longer window averages the noise away: the error falls steeply over a few steps of window, then "
+            "hardly moves. The window a task needs is found by measuring; an RNN's state carries the past "
+            "without a fixed window."),
     # rnn
     _number("rnn.answer_q1", lambda: 7, 0.0, integer=True, explanation=
             "d h_T / d h_t = J_T J_{T-1} ... J_{t+1} has one factor per step from t+1 to T: T - t = 7. "
