@@ -4,12 +4,16 @@ Written for the blind sets (issue 14) without reading the check code: the inputs
 (shapes, dtypes, options, the edge cases the text allows) in the families the issue lists: ordinary cases in
 float64 and float32, sizes of 1 in every dimension, batch == hidden, long sequences, pre-activations of about
 +-50 and +-1e3, non-contiguous copies of every tensor, repeated calls with the same shapes and new values,
-equal-but-not-identical strings, ill-conditioned series, Markov edge cases, tiny gradient norms.
+equal-but-not-identical strings, ill-conditioned series, Markov edge cases, tiny gradient norms. The char_lm
+parts (added for blind_sealed2.py) get texts and ids at the vocabulary's edges, logits of about +-50 and +-1e3
+or shifted by +-1e3, transposed views, chunks of 70 and 130 steps, parameters in a dict (walked for mutation),
+temperatures 0, negative and tiny, repeated seeds; the trained model is judged by its contract (keys, shapes,
+a validation perplexity of at most 7), not by equal values.
 
 `first_difference(check_id, fn, right_fn)` runs both on every probe (in order, so state kept between calls
 shows) and returns (probe label, what differs) for the first probe where the value, type, container, dtype,
-shape, device, raised exception, input mutation, output aliasing or (on the probes that ask for it) the
-autograd gradient differs; None when every probe agrees.
+shape, device, autograd history of a returned tensor (requires_grad), raised exception, input mutation, output
+aliasing or (on the probes that ask for it) the autograd gradient differs; None when every probe agrees.
 """
 import math
 
@@ -55,6 +59,8 @@ def non_contiguous(value):
         return tuple(non_contiguous(v) for v in value)
     if isinstance(value, list):
         return [non_contiguous(v) for v in value]
+    if isinstance(value, dict):
+        return {key: non_contiguous(v) for key, v in value.items()}
     return value
 
 
@@ -65,6 +71,8 @@ def to_device(value, device):
         return tuple(to_device(v, device) for v in value)
     if isinstance(value, list):
         return [to_device(v, device) for v in value]
+    if isinstance(value, dict):
+        return {key: to_device(v, device) for key, v in value.items()}
     return value
 
 
@@ -349,6 +357,194 @@ def _clip_probes():
     return [Probe(label, make) for label, make in cases.items()]
 
 
+# ----- character-level language model -----
+
+VOCABULARY_SIZE = len(right_char_lm.VOCABULARY)
+
+
+def _text(start, length):
+    return right_char_lm.split_text("validation")[start:start + length]
+
+
+def _encode_probes():
+    vocabulary = right_char_lm.VOCABULARY
+    cases = {"ordinary": lambda: ("Hello, world!\n  x = f(1)",),
+             "again, same length": lambda: ("Howdy, earth!\n  y = g(2)",),
+             "every character": lambda: (vocabulary,), "every character, reversed": lambda: (vocabulary[::-1],),
+             "one character": lambda: ("a",), "newline only": lambda: ("\n",), "empty text": lambda: ("",),
+             "non-ASCII characters": lambda: ("\u00b0\u00df\u2013\u2014\u2018\u2019\u201c\u201d\u2026",),
+             "built at run time": lambda: ("".join(["def ", "f(x):\n", "    return x"]),),
+             "a tab (not in the vocabulary)": lambda: ("abc\tdef",),
+             "a non-ASCII letter not in the vocabulary": lambda: ("na\u00efve",),
+             "long text": lambda: (_text(0, 5000),), "long text, same length": lambda: (_text(5000, 5000),)}
+    return [Probe(label, make) for label, make in cases.items()]
+
+
+def _decode_probes():
+    def ids(*values):
+        return torch.tensor(values, dtype=torch.int64)
+    cases = {"ordinary": lambda: (ids(40, 69, 76, 76, 79, 0, 1),),
+             "again, same length": lambda: (ids(5, 6, 7, 8, 9, 10, 11),),
+             "every id": lambda: (torch.arange(VOCABULARY_SIZE),), "one id": lambda: (ids(50),),
+             "id 0 only": lambda: (ids(0),), "empty": lambda: (torch.zeros(0, dtype=torch.int64),),
+             "last id": lambda: (ids(3, VOCABULARY_SIZE - 1),),
+             "id == vocabulary size": lambda: (ids(3, VOCABULARY_SIZE),),
+             "negative id": lambda: (ids(3, -1, 4),), "very negative id": lambda: (ids(-VOCABULARY_SIZE),),
+             "strided ids": lambda: (torch.randint(0, VOCABULARY_SIZE, (40,), generator=_gen(43))[::2],),
+             "long": lambda: (torch.randint(0, VOCABULARY_SIZE, (5000,), generator=_gen(41)),)}
+    return [Probe(label, make) for label, make in cases.items()]
+
+
+def _logits_args(g, batch, steps, dtype, scale, transposed=False):
+    logits = _randn(g, steps, batch, VOCABULARY_SIZE, dtype=dtype, scale=scale)
+    targets = torch.randint(0, VOCABULARY_SIZE, (steps, batch), generator=g)
+    if transposed:  # (batch, steps, V) seen through a transpose of a time-first tensor
+        return logits.transpose(0, 1), targets.transpose(0, 1)
+    return logits.transpose(0, 1).contiguous(), targets.transpose(0, 1).contiguous()
+
+
+def _logits_probes():
+    probes = []
+    for seed, dtype in ((0, torch.float64), (1, torch.float64), (2, torch.float32)):
+        probes.append(Probe(f"ordinary {dtype} seed {seed}",
+                            lambda s=seed, d=dtype: _logits_args(_gen(s), 3, 6, d, 1.0)))
+    for label, (batch, steps) in {"batch 1": (1, 5), "steps 1": (3, 1), "batch 1, steps 1": (1, 1),
+                                  "batch == steps": (4, 4)}.items():
+        probes.append(Probe(label, lambda b=batch, t=steps: _logits_args(_gen(7), b, t, torch.float64, 1.0)))
+    for label, scale in {"logits ~50": 50.0, "logits ~1e3": 1000.0}.items():
+        for dtype in (torch.float64, torch.float32):
+            probes.append(Probe(f"{label} {dtype}", lambda s=scale, d=dtype: _logits_args(_gen(11), 3, 6, d, s),
+                                gradients=dtype == torch.float64))
+    for shift in (1000.0, -1000.0):  # softmax and the losses ignore a common shift; exp does not
+        probes.append(Probe(f"logits shifted by {shift:+g}", lambda s=shift: tuple(
+            (v + s if v.is_floating_point() else v) for v in _logits_args(_gen(12), 3, 6, torch.float64, 1.0))))
+    probes.append(Probe("transposed view", lambda: _logits_args(_gen(13), 3, 6, torch.float64, 1.0, transposed=True)))
+    probes.append(Probe("non-contiguous", lambda: non_contiguous(_logits_args(_gen(14), 3, 6, torch.float64, 1.0))))
+    probes.append(Probe("repeated shapes, new values", lambda: _logits_args(_gen(17), 3, 6, torch.float64, 1.0)))
+    for steps in (70, 130):
+        probes.append(Probe(f"long steps={steps}", lambda t=steps: _logits_args(_gen(19), 2, t, torch.float64, 3.0)))
+    probes.append(Probe("ordinary again", lambda: _logits_args(_gen(0), 3, 6, torch.float64, 1.0)))
+    return probes
+
+
+def _language_model_parameters(g, hidden, dtype, scale=1.0):
+    return {"weight_ih": _randn(g, hidden, VOCABULARY_SIZE, dtype=dtype, scale=0.5 * scale),
+            "weight_hh": _randn(g, hidden, hidden, dtype=dtype, scale=scale / math.sqrt(hidden)),
+            "bias_ih": _randn(g, hidden, dtype=dtype, scale=0.1), "bias_hh": _randn(g, hidden, dtype=dtype, scale=0.1),
+            "weight_hy": _randn(g, VOCABULARY_SIZE, hidden, dtype=dtype, scale=0.5),
+            "bias_y": _randn(g, VOCABULARY_SIZE, dtype=dtype, scale=0.1)}
+
+
+def _tbptt_args(seed, batch, steps, hidden, dtype=torch.float64, learning_rate=0.5, max_norm=1.0, scale=1.0):
+    g = _gen(seed)
+    ids = torch.randint(0, VOCABULARY_SIZE, (batch, steps), generator=g)
+    targets = torch.randint(0, VOCABULARY_SIZE, (batch, steps), generator=g)
+    h = _randn(g, batch, hidden, dtype=dtype, scale=0.5)
+    return ids, targets, h, _language_model_parameters(g, hidden, dtype, scale), learning_rate, max_norm
+
+
+def _tbptt_probes():
+    cases = {"ordinary float64": lambda: _tbptt_args(0, 3, 6, 5),
+             "ordinary float64, again": lambda: _tbptt_args(1, 3, 6, 5),
+             "float32": lambda: _tbptt_args(2, 3, 6, 5, torch.float32),
+             "clipped hard (max_norm 1e-3)": lambda: _tbptt_args(3, 3, 6, 5, max_norm=1e-3),
+             "not clipped (max_norm 1e6)": lambda: _tbptt_args(4, 3, 6, 5, max_norm=1e6),
+             "batch 1": lambda: _tbptt_args(5, 1, 6, 5), "steps 1": lambda: _tbptt_args(6, 3, 1, 5),
+             "hidden 1": lambda: _tbptt_args(7, 3, 6, 1), "batch 1, steps 1, hidden 1": lambda: _tbptt_args(8, 1, 1, 1),
+             "batch == hidden == steps": lambda: _tbptt_args(9, 4, 4, 4),
+             "large weights": lambda: _tbptt_args(10, 3, 6, 5, scale=20.0),
+             "non-contiguous": lambda: non_contiguous(_tbptt_args(11, 3, 6, 5)),
+             "repeated shapes, new values": lambda: _tbptt_args(12, 3, 6, 5),
+             "long steps=70": lambda: _tbptt_args(13, 2, 70, 4, max_norm=1e6),
+             "long steps=130": lambda: _tbptt_args(14, 2, 130, 4, max_norm=1e6),
+             "ordinary again": lambda: _tbptt_args(0, 3, 6, 5)}
+    return [Probe(label, make) for label, make in cases.items()]
+
+
+def _sample_args(seed, batch, temperature, num_samples, dtype=torch.float64, scale=2.0, draw_seed=0):
+    return _randn(_gen(seed), batch, VOCABULARY_SIZE, dtype=dtype, scale=scale), temperature, num_samples, draw_seed
+
+
+def _sample_probes():
+    cases = {"temperature 1": lambda: _sample_args(0, 3, 1.0, 50),
+             "temperature 1, same seed again": lambda: _sample_args(0, 3, 1.0, 50),
+             "temperature 0.5": lambda: _sample_args(1, 3, 0.5, 50, draw_seed=5),
+             "temperature 2": lambda: _sample_args(2, 3, 2.0, 50, draw_seed=6),
+             "temperature 0 (greedy)": lambda: _sample_args(3, 3, 0.0, 20),
+             "temperature 0 as an int": lambda: _sample_args(4, 3, 0, 20),
+             "temperature 1 as an int": lambda: _sample_args(5, 3, 1, 20, draw_seed=7),
+             "negative temperature": lambda: _sample_args(6, 3, -0.5, 20),
+             "tiny temperature": lambda: _sample_args(7, 3, 1e-3, 20),
+             "batch 1": lambda: _sample_args(8, 1, 1.0, 30, draw_seed=8),
+             "one sample": lambda: _sample_args(9, 3, 1.0, 1, draw_seed=9),
+             "batch 1, one sample": lambda: _sample_args(10, 1, 1.0, 1, draw_seed=10),
+             "float32": lambda: _sample_args(11, 3, 1.0, 50, torch.float32, draw_seed=11),
+             "logits ~1e3": lambda: _sample_args(12, 3, 1.0, 50, scale=1000.0, draw_seed=12),
+             "logits ~50, temperature 0.1": lambda: _sample_args(13, 3, 0.1, 50, scale=50.0, draw_seed=13),
+             "non-contiguous": lambda: non_contiguous(_sample_args(14, 3, 1.0, 50, draw_seed=14)),
+             "4000 draws": lambda: _sample_args(15, 2, 1.0, 4000, draw_seed=15),
+             "more draws than characters": lambda: _sample_args(16, 2, 1.0, 300, scale=0.0, draw_seed=16)}
+    return [Probe(label, make) for label, make in cases.items()]
+
+
+LANGUAGE_MODEL_KEYS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hy", "bias_y")
+LANGUAGE_MODEL_GOAL = 7.0
+LANGUAGE_MODEL_MAX_HIDDEN = 256
+
+
+def language_model_perplexity(parameters, characters=20000, streams=20):
+    """Perplexity of the parameters on the start of the validation text, run with PyTorch's equations of the
+    cell their number of blocks names, from a zero state in every stream."""
+    p = {name: value.detach().double() for name, value in parameters.items()}
+    hidden = p["weight_hh"].shape[1]
+    blocks = p["weight_hh"].shape[0] // hidden
+    ids = right_char_lm.encode(_text(0, characters + streams)).reshape(streams, -1)
+    inputs, targets = ids[:, :-1], ids[:, 1:]
+    h = c = torch.zeros(streams, hidden, dtype=torch.float64)
+    states = []
+    with torch.no_grad():
+        for t in range(inputs.shape[1]):
+            pre_x = p["weight_ih"].T[inputs[:, t]] + p["bias_ih"]
+            pre_h = h @ p["weight_hh"].T + p["bias_hh"]
+            if blocks == 1:
+                h = torch.tanh(pre_x + pre_h)
+            elif blocks == 3:
+                (x_r, x_z, x_n), (h_r, h_z, h_n) = pre_x.chunk(3, dim=1), pre_h.chunk(3, dim=1)
+                r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+                h = (1 - z) * torch.tanh(x_n + r * h_n) + z * h
+            else:
+                i, f, g, o = (pre_x + pre_h).chunk(4, dim=1)
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                h = torch.sigmoid(o) * torch.tanh(c)
+            states.append(h)
+        logits = torch.stack(states, dim=1) @ p["weight_hy"].T + p["bias_y"]
+        return right_char_lm.perplexity(logits, targets).item()
+
+
+def compare_language_model(got):
+    """The contract of part 7: a dict of the table's keys and shapes for G = 1, 3 or 4 blocks and H <= 256,
+    floating tensors, and a perplexity on held text well below the bigram model's."""
+    if type(got) is not dict or set(got) != set(LANGUAGE_MODEL_KEYS):
+        return f"not a dict with keys {sorted(LANGUAGE_MODEL_KEYS)}"
+    if not all(isinstance(got[name], torch.Tensor) and got[name].is_floating_point() for name in got):
+        return "not a dict of floating tensors"
+    if got["weight_hh"].dim() != 2:
+        return "weight_hh: not a matrix"
+    hidden = got["weight_hh"].shape[1]
+    blocks = got["weight_hh"].shape[0] // hidden if hidden else 0
+    if blocks not in (1, 3, 4) or hidden > LANGUAGE_MODEL_MAX_HIDDEN:
+        return (f"weight_hh: shape {tuple(got['weight_hh'].shape)} names no cell of at most "
+                f"{LANGUAGE_MODEL_MAX_HIDDEN} units")
+    shapes = {"weight_ih": (blocks * hidden, VOCABULARY_SIZE), "weight_hh": (blocks * hidden, hidden),
+              "bias_ih": (blocks * hidden,), "bias_hh": (blocks * hidden,), "weight_hy": (VOCABULARY_SIZE, hidden),
+              "bias_y": (VOCABULARY_SIZE,)}
+    for name, shape in shapes.items():
+        if tuple(got[name].shape) != shape:
+            return f"{name}: shape {tuple(got[name].shape)}, expected {shape}"
+    found = language_model_perplexity(got)
+    return None if found <= LANGUAGE_MODEL_GOAL else f"validation perplexity {found:.2f} > {LANGUAGE_MODEL_GOAL}"
+
+
 def _no_arguments():
     return [Probe("call", lambda: ()), Probe("second call", lambda: ())]
 
@@ -383,6 +579,12 @@ def probes(check_id, device="cpu"):
         "gru.gru_cell": lambda: _recurrent_probes(_cell_args(3, False), gradients=True),
         "gru.gru_forward": lambda: _forward_probes(3, False),
         "gru.gru_step_backward": lambda: _recurrent_probes(_gru_backward_args),
+        "char_lm.encode": _encode_probes,
+        "char_lm.decode": _decode_probes,
+        "char_lm.step_losses": _logits_probes,
+        "char_lm.perplexity": _logits_probes,
+        "char_lm.tbptt_chunk": _tbptt_probes,
+        "char_lm.sample_characters": _sample_probes,
     }
     if check_id in ("lstm.lstm_param_count", "gru.parameter_counts"):
         found = [Probe(f"sizes {i}, {h}", lambda i=i, h=h: (i, h)) for i, h in ((3, 5), (1, 1), (10, 20), (7, 2))]
@@ -453,6 +655,15 @@ def compare(got, expected, path="result"):
             return f"{path}: {got!r} != {expected!r}"
         return None
     return None if got == expected else f"{path}: {got!r} != {expected!r}"
+
+
+def grad_history_difference(got, expected):
+    """Where a returned tensor carries autograd history (requires_grad) and the right one does not, or the
+    reverse: a state returned without detaching it."""
+    for (path, a), (_, b) in zip(_tensors(got), _tensors(expected)):
+        if a.requires_grad != b.requires_grad:
+            return f"{path}: requires_grad {a.requires_grad} != {b.requires_grad}"
+    return None
 
 
 def _tensors(value, path="result"):
@@ -547,7 +758,9 @@ def difference_on(probe, fn, right_fn, check_id):
         return compare_answer(check_id, got, expected)
     if check_id == "lstm.adding_parameters":
         return compare_adding(got, expected)
-    found = compare(got, expected)
+    if check_id == "char_lm.language_model_parameters":
+        return compare_language_model(got)
+    found = compare(got, expected) or grad_history_difference(got, expected)
     if found:
         return found
     mutated = set(_mutated(args_fn, snapshot_fn)) - set(_mutated(args_right, snapshot_right))
