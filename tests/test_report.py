@@ -215,3 +215,38 @@ def test_csv_cells_are_never_formulas_nor_control_bytes(tmp_path):
         for row in csv.DictReader(f):
             for key in ("student", "reason"):
                 assert not row[key].startswith(("=", "+", "-", "@", "\t", "\r")), row[key]
+
+
+@pytest.mark.browser
+def test_the_submissions_table_sorts_numbers_as_numbers(tmp_path, browser):
+    """Scores and times sort by value ("2.25" before "2.5" before "10", which neither a text nor a
+    digit-run collation gives), text columns by text; the order flips on the
+    second press, from the mouse or the keyboard, and aria-sort says which way."""
+    rows = [SubmissionResult(student, "rnn", "graded", score=score, max_score=13.0, seconds=seconds)
+            for student, score, seconds in (("amy", 10.0, 3.0), ("bob", 2.5, 100.0), ("cat", 2.25, 20.0))]
+    path = write_report(rows, tmp_path / "report.html")
+    page = browser.new_page()
+    try:
+        page.goto(path.as_uri())
+
+        def column(index):
+            return page.eval_on_selector_all("#submission-table tbody tr",
+                                             f"rows => rows.map(r => r.cells[{index}].textContent)")
+
+        page.click("#submission-table th button:text-is('score')")
+        assert column(4) == ["2.25/13", "2.5/13", "10/13"]
+        assert page.get_attribute("#submission-table th:nth-child(5)", "aria-sort") == "ascending"
+        page.click("#submission-table th button:text-is('score')")
+        assert column(4) == ["10/13", "2.5/13", "2.25/13"]
+        assert page.get_attribute("#submission-table th:nth-child(5)", "aria-sort") == "descending"
+        page.focus("#submission-table th button:text-is('seconds')")
+        page.keyboard.press("Enter")
+        assert column(5) == ["3.0", "20.0", "100.0"]
+        assert page.get_attribute("#submission-table th:nth-child(5)", "aria-sort") is None
+        page.keyboard.press("Enter")
+        page.focus("#submission-table th button:text-is('student')")
+        page.keyboard.press("Space")
+        assert column(0) == ["amy", "bob", "cat"]
+        assert page.eval_on_selector_all("#submission-table th[aria-sort]", "cells => cells.length") == 1
+    finally:
+        page.close()

@@ -1,11 +1,13 @@
-"""The instructor's view of a graded batch: one static HTML file (figures embedded as PNG, no script, no
-request), and a CSV for an LMS.
+"""The instructor's view of a graded batch: one HTML file that works opened from disk (figures embedded
+as PNG, one small inline script of its own that sorts the submissions' table, no request), and a CSV for
+an LMS.
 
     write_report(results, "report.html", title="RNN course, term 1", answers=answers)
     write_csv(results, "grades.csv")
 
 The report holds the submissions flagged for review (the lines found and the command that settles each),
-a table of every submission (status, reason, score, time, links to its feedback and autograded notebook),
+a table of every submission (status, reason, score, time, links to its feedback and autograded notebook;
+sorted by any column from the buttons of its headers, with the mouse or the keyboard),
 the statuses with their counts and messages, the score distribution of each assignment and of each of its
 parts in notebook order (graded submissions only), the most frequent diagnosed mistakes of each part
 (``PartResult.hint``), the slowest submissions, and, given the answer cells' sources, the pairs of
@@ -250,21 +252,63 @@ def _link(path, folder, text):
     return f'<a href="{html.escape(os.path.relpath(path, folder))}">{html.escape(text)}</a>'
 
 
+# (header, kind of its values: "text" or "number", None when the column is not sorted)
+SUBMISSION_COLUMNS = (("student", "text"), ("assignment", "text"), ("status", "text"), ("reason", "text"),
+                      ("score", "number"), ("seconds", "number"), ("files", None))
+
+# Sorts #submission-table by the column of the header button pressed: ascending, then descending on the next
+# press; numbers by the data-value of their cells. The header's aria-sort says the order to screen readers.
+SORT_SCRIPT = """(function () {
+  var table = document.getElementById("submission-table");
+  var headers = Array.prototype.slice.call(table.tHead.rows[0].cells);
+  function key(row, column, numeric) {
+    var cell = row.cells[column];
+    return numeric ? parseFloat(cell.getAttribute("data-value")) : cell.textContent;
+  }
+  headers.forEach(function (header, column) {
+    var button = header.querySelector("button");
+    if (!button) return;
+    button.addEventListener("click", function () {
+      var ascending = header.getAttribute("aria-sort") !== "ascending";
+      var numeric = header.getAttribute("data-kind") === "number";
+      headers.forEach(function (other) { other.removeAttribute("aria-sort"); });
+      header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+      var body = table.tBodies[0];
+      var rows = Array.prototype.slice.call(body.rows);
+      rows.sort(function (a, b) {
+        var x = key(a, column, numeric), y = key(b, column, numeric);
+        var order = numeric ? x - y : x.localeCompare(y, undefined, {numeric: true});
+        return ascending ? order : -order;
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+    });
+  });
+})();"""
+
+
+def _submission_header(name, kind):
+    if kind is None:
+        return f"<th>{name}</th>"
+    return (f'<th data-kind="{kind}"><button type="button" title="sort by {name}">{name}</button></th>')
+
+
 def _submissions_section(results, files, folder):
-    """Every submission, flagged first, then by assignment and student; files(result) -> (feedback, notebook)."""
+    """Every submission, flagged first, then by assignment and student; files(result) -> (feedback, notebook).
+    The table sorts itself (SORT_SCRIPT) by any column but the links."""
     order = sorted(results, key=lambda r: (r.status != "flagged", r.assignment, r.student))
     rows = []
     for r in order:
         feedback, notebook = files(r) if files else (None, None)
         links = " ".join(filter(None, (_link(feedback, folder, "feedback"), _link(notebook, folder, "notebook"))))
         rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (
-            r.student, r.assignment, r.status, printable(r.message, 300), f"{r.score:g}/{r.max_score:g}",
-            f"{r.seconds:.1f}")) + f"<td>{links}</td></tr>")
-    head = "".join(f"<th>{h}</th>" for h in ("student", "assignment", "status", "reason", "score", "seconds",
-                                             "files"))
-    return ('<section id="submissions"><h2>Submissions</h2>'
+            r.student, r.assignment, r.status, printable(r.message, 300)))
+            + f'<td data-value="{r.score:g}">{r.score:g}/{r.max_score:g}</td>'
+            + f'<td data-value="{r.seconds:.3f}">{r.seconds:.1f}</td>' + f"<td>{links}</td></tr>")
+    head = "".join(_submission_header(name, kind) for name, kind in SUBMISSION_COLUMNS)
+    return ('<section id="submissions"><h2>Submissions</h2><p>Press a column\'s header to sort by it (again: '
+            'the other way).</p>'
             f'<table id="submission-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
-            "</section>")
+            f"<script>{SORT_SCRIPT}</script></section>")
 
 
 def _flagged_section(results, course_dir):
@@ -324,7 +368,10 @@ def _similar_section(answers):
 
 STYLE = """body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 table{border-collapse:collapse;margin:1rem 0}th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}
-th{background:#f3f3f3}figure{margin:1rem 0}img{max-width:100%}figcaption{font-size:.85rem;color:#555}"""
+th{background:#f3f3f3}th button{font:inherit;font-weight:bold;color:#1a4e8a;background:none;border:0;padding:0;
+cursor:pointer;text-decoration:underline}th button:focus-visible{outline:3px solid #1a4e8a;outline-offset:2px}
+th[aria-sort=ascending] button::after{content:" \\25B2"}th[aria-sort=descending] button::after{content:" \\25BC"}
+figure{margin:1rem 0}img{max-width:100%}figcaption{font-size:.85rem;color:#555}"""
 
 
 def write_report(results, path, title="Grading report", answers=None, top_mistakes=5, slowest=10, files=None,
@@ -345,7 +392,7 @@ def write_report(results, path, title="Grading report", answers=None, top_mistak
             + _mistakes_section(results, top_mistakes) + _slowest_section(results, slowest)
             + _similar_section(answers)) if results else "<p>No submission.</p>"
     page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>")
+            f"<style>{STYLE}</style></head><body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(page, encoding="utf-8")
     return Path(path)
