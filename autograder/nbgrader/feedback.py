@@ -1,6 +1,59 @@
-"""Feedback preprocessors of the course."""
+"""Feedback of the course: its preprocessors, and the page read offline (the template of
+templates/feedback_offline, and the vendored MathJax copied beside each feedback page).
+
+The course's nbgrader_config.py selects the template and sets `copy_mathjax` as GenerateFeedback's
+post-convert hook, so that plain `nbgrader generate_feedback` makes the same pages as
+`python -m autograder feedback`.
+"""
+import logging
+import shutil
+from pathlib import Path
+
+import nbgrader
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = Path(__file__).with_name("templates")
+NBGRADER_TEMPLATES = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"
+TEMPLATE_NAME = "feedback_offline"
+# The page's script (templates/feedback_offline/mathjax.html.j2), relative to the page. The SVG build with
+# every TeX extension needs no font file and loads no other component.
+MATHJAX_FILE = "mathjax/tex-svg-full.js"
+# Where the course vendors MathJax 3: the site's copy (`make vendor`), else the npm package it comes from.
+MATHJAX_SOURCES = (REPO_ROOT / "_build" / "site_assets" / "vendor" / "mathjax",
+                   REPO_ROOT / "node_modules" / "mathjax" / "es5")
+log = logging.getLogger(__name__)
+
+
+def vendored_mathjax():
+    """The vendored MathJax file the feedback pages load, or None when `make vendor` never ran here."""
+    name = Path(MATHJAX_FILE).name
+    return next((folder / name for folder in MATHJAX_SOURCES if (folder / name).is_file()), None)
+
+
+def copy_mathjax_beside(feedback_folder):
+    """Copy the vendored MathJax into a feedback folder (once); False when there is none to copy."""
+    source = vendored_mathjax()
+    if source is None:
+        log.warning("no vendored MathJax (run `make vendor`): the feedback shows its maths as TeX")
+        return False
+    target = Path(feedback_folder) / MATHJAX_FILE
+    if not (target.is_file() and target.stat().st_size == source.stat().st_size):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    return True
+
+
+def copy_mathjax(assignment=None, student=None, notebooks=()):
+    """GenerateFeedback's post-convert hook: MathJax beside the feedback of each autograded notebook
+    (COURSE/autograded/<student>/<assignment>/<notebook>.ipynb -> COURSE/feedback/<student>/<assignment>/)."""
+    for notebook in notebooks:
+        notebook = Path(notebook)
+        course, student_id, assignment_id = notebook.parents[3], notebook.parts[-3], notebook.parts[-2]
+        feedback = course / "feedback" / student_id / assignment_id
+        if feedback.is_dir():
+            copy_mathjax_beside(feedback)
 
 
 class ShortTracebacks(NbGraderPreprocessor):

@@ -3,7 +3,7 @@
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
-from autograder.nbgrader.feedback import ShortTracebacks
+from autograder.nbgrader.feedback import NBGRADER_TEMPLATES, TEMPLATE_NAME, TEMPLATES, ShortTracebacks
 
 c = get_config()  # noqa: F821 (provided by traitlets when it runs this file)
 
@@ -25,3 +25,7 @@ c.LimitOutput.max_traceback = 50
 # Without ClearHiddenTests, generate_feedback shows the hidden tests to the student; without
 # ShortTracebacks, the tracebacks of failed test cells quote them.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortTracebacks, CSSHTMLHeaderPreprocessor]
+# Feedback read offline: the vendored MathJax copied beside each page instead of a CDN, long lines wrapped.
+c.HTMLExporter.template_name = TEMPLATE_NAME
+c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), str(NBGRADER_TEMPLATES)]
+c.GenerateFeedback.post_convert_hook = "autograder.nbgrader.feedback.copy_mathjax"
