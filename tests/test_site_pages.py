@@ -146,3 +146,15 @@ def test_sections_of_every_chapter_are_numbered_from_one(open_page, site_url):
         expected_section += 1
     assert chapter is not None, "no numbered chapter in the sidebar"
     assert not wrong, "\n".join(wrong)
+
+
+def test_the_exercises_page_states_the_points_the_notebooks_give(site_dir):
+    """The page's points table is computed when the page executes; a cached run would keep old totals."""
+    import json
+
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", (site_dir / "book" / "exercises.html").read_text()))
+    for name in ("sequence_models", "rnn", "lstm", "gru", "char_lm"):
+        cells = json.loads((REPO_ROOT / "exercises" / name / f"{name}.ipynb").read_text())["cells"]
+        total = sum(c["metadata"]["nbgrader"]["points"] for c in cells
+                    if c["metadata"].get("nbgrader", {}).get("grade"))
+        assert re.search(rf"\b{name} total {total:g}\b", text), f"{name}: the page does not state {total:g} points"
