@@ -188,7 +188,8 @@ def compare_tensor(observed, expected, name, tolerance, axes=None, any_float_dty
 
 
 def _shape_hint(got, want, axes):
-    """Why a shape is wrong when the reason is plain: a size-1 axis dropped, or two axes swapped."""
+    """Why a shape is wrong when the reason is plain: a size-1 axis dropped, two axes swapped, or one axis
+    one entry longer or shorter (an off-by-one)."""
     named = lambda k: f"`{axes[k]}`" if axes and len(axes) == len(want) else f"{k}"
     dropped = [k for k in range(len(want)) if want[k] == 1 and tuple(want[:k] + want[k + 1:]) == tuple(got)]
     if dropped:
@@ -202,6 +203,12 @@ def _shape_hint(got, want, axes):
         swapped = [k for k in range(len(want)) if got[k] != want[k]]
         if len(swapped) == 2:
             return f"\naxes {named(swapped[0])} and {named(swapped[1])} are swapped"
+    if len(got) == len(want):
+        differing = [k for k in range(len(want)) if got[k] != want[k]]
+        if len(differing) == 1 and abs(got[differing[0]] - want[differing[0]]) == 1:
+            k = differing[0]
+            return (f"\none entry too {'many' if got[k] > want[k] else 'few'} along axis {named(k)} ({got[k]} "
+                    f"instead of {want[k]}): a range, window or loop off by one")
     return ""
 
 

@@ -42,6 +42,9 @@ class Contract:
     count_terms: Callable | None = None
     least_squares: bool = False                   # it solves least squares (gets an ill-conditioned case)
     detached: tuple = ()                          # output leaves the text says are detached (no requires_grad)
+    # A case on the meta device though the function may read values (an `if` on a norm, a loop over states):
+    # its reference runs on meta, and a right answer that reads a value there is excused (judge.py).
+    on_meta: bool = False
 
 
 def parameter_terms(blocks, input_size, hidden_size):
@@ -70,7 +73,7 @@ CONTRACTS = {
     "sequence_models.fit_ar": Contract("a tuple (w, b): w (tau,), b a 0-dim tensor", least_squares=True),
     "sequence_models.predict_ahead": Contract("a tensor (k,)", differentiable=True),
     "sequence_models.transition_matrix": Contract("a float64 tensor (n_states, n_states) on the device of states",
-                                                  fixed_dtype={"A": torch.float64}),
+                                                  fixed_dtype={"A": torch.float64}, on_meta=True),
     "sequence_models.markov_log_likelihood": Contract("a 0-dim tensor", differentiable=True),
     "sequence_models.latent_update": Contract("a tensor (batch, d_h)", differentiable=True),
     "rnn.rnn_cell": Contract("a tensor (batch, hidden)",
@@ -83,7 +86,7 @@ CONTRACTS = {
                              "grad_h0)", gate_blocks=1, gate_names="h"),
     "rnn.hidden_gradient_norms": Contract("a tensor (T + 1,)"),
     "rnn.clip_grad_norm": Contract("a tuple (clipped: a list of new tensors, total_norm: a 0-dim tensor); inputs "
-                                   "unchanged"),
+                                   "unchanged", on_meta=True),
     "lstm.forget_gate": _gate("sigmoid"),
     "lstm.input_gate": _gate("sigmoid"),
     "lstm.candidate": _gate("tanh"),

@@ -23,7 +23,7 @@ import torch
 
 from autograder.sandbox.snapshots import OtherSnapshot, TensorSnapshot, snapshot
 from autograder.checks.compare import Tolerance, compare
-from autograder.checks.families import PATTERN_TEXT
+from autograder.checks.families import LONG_STEPS, PATTERN_TEXT
 from autograder.checks.contracts import contract_for
 from autograder.checks.specs import layout_for
 
@@ -69,7 +69,7 @@ _FEATURES = (
     ("steps == batch", lambda c: c.steps == c.batch),
     ("input_size == hidden_size", lambda c: c.input_size == c.hidden_size),
     ("hidden_size == 1", lambda c: c.hidden_size == 1),
-    ("a long sequence (more than 6 steps, up to 64)", lambda c: c.steps > 6),
+    (f"a long sequence (more than 6 steps, up to {LONG_STEPS})", lambda c: c.steps > 6),
 )
 
 
@@ -593,8 +593,8 @@ def _output_hypotheses(spec, contract, view):
                             else f"`{name}` uses {other} where the formula has {activation}")
                     found.append(Hypothesis(text, _leaf_transform(path, _reactivate(activation, other))))
             if activation == "sigmoid":
-                found.append(Hypothesis(f"`{name}` is 1 minus the right value (sigmoid(-a) = 1 - sigmoid(a): a sign "
-                                        "flipped inside, or the gate's complement used)",
+                found.append(Hypothesis(f"`{name}` is 1 minus the right value: the gate's complement 1 - sigmoid(a) "
+                                        "(the same number as sigmoid(-a), a negated pre-activation)",
                                         _leaf_transform(path, lambda t, v: 1 - t)))
             found.append(Hypothesis(f"{activation} is applied twice to `{name}`",
                                     _leaf_transform(path, lambda t, v, a=activation: ACTIVATIONS[a](t))))
