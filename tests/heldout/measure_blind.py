@@ -47,7 +47,7 @@ FAMILIES = {
     "unrolled layers": ("rnn_forward", "lstm_forward", "gru_forward"),
     "backward passes": ("rnn_bptt", "lstm_step_backward", "lstm_bptt", "gru_step_backward"),
     "gradient norms and clipping": ("hidden_gradient_norms", "clip_grad_norm"),
-    "experiment and training": ("smallest_nonvanishing_radius", "adding_parameters"),
+    "experiment and training": ("smallest_nonvanishing_radius", "adding_parameters", "smallest_forecasting_window"),
     "parameter counts": ("lstm_param_count", "parameter_counts"),
     "character-level model": ("encode", "decode", "step_losses", "perplexity", "tbptt_chunk", "sample_characters",
                               "language_model_parameters"),
