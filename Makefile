@@ -57,9 +57,10 @@ $(SITE_ASSETS)/vendor/require.js: $(NPM_STAMP)
 	rm -rf $(SITE_ASSETS)
 	mv $(SITE_ASSETS).tmp $(SITE_ASSETS)
 
-# The execution cache keys on each page's own code, not on the rnn_demos package it imports: when the
-# package changes, drop the cached executions, the cached training runs and Sphinx's record of read pages
-# (else it would not read them again), so no page shows stale output.
+# The execution cache keys on each page's own code, not on the rnn_demos package it imports nor on the
+# exercise notebooks some pages read (points, signatures): when either changes, drop the cached executions,
+# the cached training runs and Sphinx's record of read pages (else it would not read them again), so no page
+# shows stale output.
 PACKAGE_HASH := _build/.rnn_demos.sha256
 
 # What the site offers students for download (_config.yml html_extra_path -> _build/html/downloads/): a wheel
@@ -74,8 +75,8 @@ _build/site_downloads.built: $(STAMP) _ext/student_package.py pyproject.toml req
 	touch $@
 
 book: venv vendor downloads
-	@mkdir -p _build && cat rnn_demos/*.py | sha256sum > $(PACKAGE_HASH).new
-	@cmp -s $(PACKAGE_HASH).new $(PACKAGE_HASH) || (echo "rnn_demos changed: re-executing every page"; \
+	@mkdir -p _build && cat rnn_demos/*.py exercises/*/*.ipynb | sha256sum > $(PACKAGE_HASH).new
+	@cmp -s $(PACKAGE_HASH).new $(PACKAGE_HASH) || (echo "rnn_demos or an exercise changed: re-executing every page"; \
 	  rm -rf _build/.doctrees _build/.jupyter_cache _build/cache)
 	@mv $(PACKAGE_HASH).new $(PACKAGE_HASH)
 	$(VENV)/bin/jupyter-book build -W -n --keep-going .
