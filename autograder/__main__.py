@@ -130,7 +130,7 @@ def _feedback(args):
 def _grade(args):
     from pathlib import Path
 
-    from autograder.grading.batch import grade_batches, students_of, summary
+    from autograder.grading.batch import batch_runtime, grade_batches, students_of, summary
     from autograder.grading.results import format_table
     from autograder.grading.progress import BatchProgress
     from autograder.grading.config import load_grading_config
@@ -144,7 +144,8 @@ def _grade(args):
               "change or delete anything you can. Use this only for notebooks you trust.", file=sys.stderr)
     else:
         try:
-            print(check_sandbox(), file=sys.stderr)
+            local = not (args.dask or args.scheduler)   # Dask workers start their own servers
+            print(check_sandbox(batch_runtime(), grading.limits) if local else check_sandbox(), file=sys.stderr)
         except SandboxUnavailable as error:
             print(f"error: no sandbox on this machine ({error}); refusing to run student code. "
                   "Install bubblewrap and run as root, or pass --unsafe-no-sandbox for trusted notebooks.",

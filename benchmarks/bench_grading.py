@@ -220,9 +220,10 @@ def acceptance(root, solved, lstm):
     bare = bare_seconds(lstm_course, "lstm", students)
     beyond = sum(graded) / len(graded) - sum(bare) / len(bare)
     print(f"lstm, {lstm} solved, one command, 1 worker: {sum(graded) / len(graded):.2f} s per submission in the "
-          f"grader (first {graded[0]:.2f} s: the worker's warm sandbox starts there), bare run "
-          f"{sum(bare) / len(bare):.2f} s: {beyond:.2f} s beyond it (goal <= 0.5 s); the command's start-up and "
-          f"end (wall {lstm_wall:.1f} s less its submissions) {lstm_wall - sum(graded):.1f} s")
+          f"grader, bare run {sum(bare) / len(bare):.2f} s: {beyond:.2f} s beyond it (goal <= 0.5 s); each: grader "
+          + ", ".join(f"{g:.2f}" for g in graded) + "; bare " + ", ".join(f"{b:.2f}" for b in bare)
+          + f"; the command's start-up and end (wall {lstm_wall:.1f} s less its submissions) "
+          f"{lstm_wall - sum(graded):.1f} s; load average {os.getloadavg()[0]:.2f} at the end")
     lstm_ok = all(row["status"] == "graded" for row in lstm_rows.values())
     print(json.dumps({"solved": len(submissions), "ours_wall_s": ours_wall, "plain_s": plain,
                       "ratio": plain / ours_wall, "all_graded": not not_graded and lstm_ok,

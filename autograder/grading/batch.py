@@ -29,6 +29,13 @@ FINAL_STATUSES = GRADED | {"tampered", "invalid"}  # graded again only when the 
 RESULTS = Path(".grading") / "results"
 
 
+def batch_runtime():
+    """Where this process stages the sandbox's code for its batches (check_sandbox may start the first
+    fork server on it)."""
+    WORK_ROOT.mkdir(parents=True, exist_ok=True)
+    return WORK_ROOT / f"runtime-{os.getpid()}"
+
+
 def students_of(coursedir, assignment):
     """Every student with a folder for `assignment` under submitted/."""
     root = Path(coursedir.root) / coursedir.submitted_directory
@@ -90,8 +97,7 @@ def grade_batches(coursedir, config, grading, batches, jobs=None, unsafe=False, 
     if device == "auto":
         import torch
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    WORK_ROOT.mkdir(parents=True, exist_ok=True)
-    runtime = WORK_ROOT / f"runtime-{os.getpid()}"
+    runtime = batch_runtime()
     ensure_runtime(runtime)
     try:
         order, results, todo = [], {}, []

@@ -91,12 +91,14 @@ class SandboxUnavailable(RuntimeError):
     """bwrap is missing or cannot start here."""
 
 
-def check_sandbox(runtime_dir=None):
+def check_sandbox(runtime_dir=None, limits=None):
     """Raise SandboxUnavailable naming what is wrong when no sandbox can grade here.
 
     Starts a real fork server with this interpreter and the staged course code, and runs a tiny job in
     it (a cell and a check), so a Python, a venv or a runtime the sandbox cannot reach fails here, once,
-    with the reason, instead of on every submission."""
+    with the reason, instead of on every submission. Given the runtime and the limits of a batch, the
+    server that passed is kept for the first thread of this process that grades with them (its start
+    is then paid once, not twice); every job still runs in its own isolated child of it."""
     missing = [tool for tool in ("bwrap", "unshare", "setpriv", "prlimit") if shutil.which(tool) is None]
     if missing:
         raise SandboxUnavailable(f"missing {', '.join(missing)} (Debian: apt-get install bubblewrap util-linux)")
@@ -110,8 +112,9 @@ def check_sandbox(runtime_dir=None):
     if probe.returncode != 0:
         raise SandboxUnavailable(f"bwrap cannot start: {probe.stderr.strip()[:300]}")
     staged = runtime_dir is None
+    keep = not staged and limits is not None
     runtime = ensure_runtime(runtime_dir or WORK_ROOT / f"runtime-check-{uuid.uuid4().hex}")
-    server = ForkServer(runtime, Limits(submission_seconds=180))
+    server = ForkServer(runtime, limits if keep else Limits(submission_seconds=180))
     try:
         job = {"cells": [{"grade_id": "probe", "kind": "locked",
                           "source": "import torch\nfrom autograder.selfcheck import check\nanswer = lambda: 42"}],
@@ -136,8 +139,17 @@ def check_sandbox(runtime_dir=None):
     except SandboxUnavailable as error:
         raise SandboxUnavailable(f"{error} [Python {sys.executable}, site-packages {', '.join(_site_dirs())}]") \
             from None
-    finally:
+    except BaseException:
         server.close()
+        raise
+    else:
+        if keep:
+            with _idle_lock:
+                _idle_servers.setdefault((str(runtime), server.limits, False), []).append(server)
+                _all_servers.append(server)
+        else:
+            server.close()
+    finally:
         if staged:
             shutil.rmtree(runtime, ignore_errors=True)
     return limit_backend().describe()
@@ -306,9 +318,13 @@ def run_in_server(job, inputs, runtime_dir, limits=Limits()):
     key = (str(runtime_dir), limits, gpu)
     server = getattr(_servers, "by_key", {}).get(key)
     if server is None:
+        with _idle_lock:
+            idle = _idle_servers.get((str(runtime_dir), _with_gpu_room(limits, gpu), gpu))
+            server = idle.pop() if idle else None
+    if server is None:
         server = ForkServer(runtime_dir, limits, gpu)
-        _servers.by_key = {**getattr(_servers, "by_key", {}), key: server}
         _all_servers.append(server)
+    _servers.by_key = {**getattr(_servers, "by_key", {}), key: server}
     return server.run(job, inputs)
 
 
@@ -317,11 +333,14 @@ def close_servers():
     while _all_servers:
         _all_servers.pop().close()
     _servers.by_key = {}
+    with _idle_lock:
+        _idle_servers.clear()
     while _staged:
         shutil.rmtree(_staged.pop(), ignore_errors=True)
 
 
 _all_servers, _staged = [], []
+_idle_servers, _idle_lock = {}, threading.Lock()   # (runtime, limits, gpu) -> started servers no thread holds
 atexit.register(close_servers)
 
 
