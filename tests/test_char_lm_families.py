@@ -209,3 +209,20 @@ def test_an_input_dicts_tensor_returned_as_it_is_is_caught():
 def test_the_right_implementations_pass_every_family(check_id):
     result = run_check(check_id, BY_CHECK_ID[check_id], device="cpu", seed=SEED)
     assert result.passed, result.message
+
+
+# ----- exact types -----
+
+def tbptt_chunk_float_loss(ids, targets, h, parameters, learning_rate, max_norm):
+    loss, new_parameters, h_T = tbptt_chunk(ids, targets, h, parameters, learning_rate, max_norm)
+    return loss.item(), new_parameters, h_T
+
+
+def tbptt_chunk_as_list(ids, targets, h, parameters, learning_rate, max_norm):
+    return list(tbptt_chunk(ids, targets, h, parameters, learning_rate, max_norm))
+
+
+@pytest.mark.parametrize("fn, says", [(tbptt_chunk_float_loss, "`loss` should be a torch.Tensor"),
+                                      (tbptt_chunk_as_list, "expected a tuple (loss, new_parameters, h_T)")])
+def test_a_float_for_a_tensor_or_a_list_for_a_tuple_is_caught(fn, says):
+    assert says in _failure("char_lm.tbptt_chunk", fn)

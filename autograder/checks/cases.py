@@ -115,7 +115,7 @@ def family_cases(check_id, device, seed=DEFAULT_SEED):
     if contract.least_squares:
         add("ill_conditioned")
     if _runs_on_meta(check_id):
-        add("meta", dtypes=(torch.float32,), on="meta")
+        add("meta", dtypes=(torch.float64,) if spec.dtype_free else (torch.float32,), on="meta")
     return cases
 
 

@@ -116,12 +116,13 @@ def case_pattern(views):
     passing = [v for v in judged if v.passed]
     if not failing or not passing:
         return None
-    features = [(f"dtype {str(v.case.dtype).replace('torch.', '')}", lambda c, d=v.case.dtype: c.dtype == d)
-                for v in failing[:1]]
+    # the family first: a meta case is float32, and on a dtype-free check 'dtype float32' would name it
+    features = _family_features(failing) + [(f"dtype {str(v.case.dtype).replace('torch.', '')}",
+                                             lambda c, d=v.case.dtype: c.dtype == d) for v in failing[:1]]
     for key in failing[0].case.options:
         value = failing[0].case.options[key]
         features.append((_option_text(key, value), lambda c, k=key, val=value: c.options.get(k) == val))
-    features += list(_FEATURES) + _family_features(failing) + _call_order_features(judged)
+    features += list(_FEATURES) + _call_order_features(judged)
     pairs = [(f"{a} and {b}", lambda c, f=fa, g=fb: f(c) and g(c))
              for (a, fa), (b, fb) in itertools.combinations(features, 2)]
     for text, test in features + pairs:
