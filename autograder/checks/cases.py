@@ -78,10 +78,11 @@ def family_cases(check_id, device, seed=DEFAULT_SEED):
     - an ill-conditioned series: the contract says the function solves least squares;
     - the meta device: the function is tensor algebra without a branch on values (differentiable in its
       contract, or a backward pass written by hand), takes no integer tensor (indices need values), and its
-      reference runs on meta inputs; or its contract says `on_meta` (clip_grad_norm, transition_matrix:
-      their references run on meta, and a right answer that reads a value there is excused by the judge).
-      Not markov_log_likelihood (its reference indexes p0 with a value) nor fit_ar (torch.linalg.lstsq has
-      no meta kernel)."""
+      reference runs on meta inputs; or its contract says `on_meta` (clip_grad_norm: its reference runs on
+      meta, and a right answer that reads a value there, min(1.0, ...) of a norm, is excused by the judge).
+      Not transition_matrix (right answers read the states with .tolist(), which fails on meta with the
+      message of a copy into a CPU tensor, the device mistake itself), markov_log_likelihood (its reference
+      indexes p0 with a value) nor fit_ar (torch.linalg.lstsq has no meta kernel)."""
     spec, contract = SPECS[check_id], contract_for(check_id)
     if assignment_of(check_id) not in FAMILY_ASSIGNMENTS:
         return []

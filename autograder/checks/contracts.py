@@ -73,7 +73,7 @@ CONTRACTS = {
     "sequence_models.fit_ar": Contract("a tuple (w, b): w (tau,), b a 0-dim tensor", least_squares=True),
     "sequence_models.predict_ahead": Contract("a tensor (k,)", differentiable=True),
     "sequence_models.transition_matrix": Contract("a float64 tensor (n_states, n_states) on the device of states",
-                                                  fixed_dtype={"A": torch.float64}, on_meta=True),
+                                                  fixed_dtype={"A": torch.float64}),
     "sequence_models.markov_log_likelihood": Contract("a 0-dim tensor", differentiable=True),
     "sequence_models.latent_update": Contract("a tensor (batch, d_h)", differentiable=True),
     "rnn.rnn_cell": Contract("a tensor (batch, hidden)",

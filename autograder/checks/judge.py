@@ -86,7 +86,7 @@ META_VALUE_READ = "cannot be called on meta tensors"  # Tensor.item(), bool(), f
 
 def reads_values_on_meta(spec, inputs, observation):
     """Whether a function whose contract says `on_meta` stopped on the meta device because it read a value
-    (an `if` on a norm, `min(1.0, scale)`, `int(state)`): right code may do that there, and the case has no
+    (an `if` on a norm, `min(1.0, scale)`): right code may do that there, and the case has no
     values to give it. A tensor made without device= fails before or without such a read (a device
     mismatch, a copy out of meta). Cells and layers get no such excuse: their algebra needs no value."""
     if not contract_for(spec.check_id).on_meta:
