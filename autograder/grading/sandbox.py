@@ -115,6 +115,7 @@ def check_sandbox(runtime_dir=None, limits=None):
     keep = not staged and limits is not None
     runtime = ensure_runtime(runtime_dir or WORK_ROOT / f"runtime-check-{uuid.uuid4().hex}")
     server = ForkServer(runtime, limits if keep else Limits(submission_seconds=180))
+    kept = False
     try:
         job = {"cells": [{"grade_id": "probe", "kind": "locked",
                           "source": "import torch\nfrom autograder.selfcheck import check\nanswer = lambda: 42"}],
@@ -136,20 +137,17 @@ def check_sandbox(runtime_dir=None, limits=None):
         _, records = load_records(run.files["probe.npz"])
         if records[0][0].result != 42:
             raise SandboxUnavailable("the sandbox's probe returned a wrong record")
-    except SandboxUnavailable as error:
-        raise SandboxUnavailable(f"{error} [Python {sys.executable}, site-packages {', '.join(_site_dirs())}]") \
-            from None
-    except BaseException:
-        server.close()
-        raise
-    else:
         if keep:
             with _idle_lock:
                 _idle_servers.setdefault((str(runtime), server.limits, False), []).append(server)
                 _all_servers.append(server)
-        else:
-            server.close()
+            kept = True
+    except SandboxUnavailable as error:
+        raise SandboxUnavailable(f"{error} [Python {sys.executable}, site-packages {', '.join(_site_dirs())}]") \
+            from None
     finally:
+        if not kept:                  # kept only once its probe passed
+            server.close()
         if staged:
             shutil.rmtree(runtime, ignore_errors=True)
     return limit_backend().describe()
