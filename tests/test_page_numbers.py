@@ -226,3 +226,25 @@ def test_question_counts_in_the_notebook_table_match_the_points_table(site_dir):
         notebook, function, _points = (cell.get_text(strip=True) for cell in row.find_all("td"))
         graded[notebook] = graded.get(notebook, 0) + function.startswith("answer_q")
     assert announced == graded
+
+
+# --- intro: which chapters end with a demo and have a notebook ----------------------------------------------
+
+def test_chapters_with_a_demo_and_a_notebook_are_the_ones_the_home_page_names(site_dir):
+    import yaml
+
+    text = prose(site_dir, "book/intro")
+    found(r"Every lecture chapter, and the one on language models, ends with an interactive demo", text)
+    found(r"Each lecture chapter, and the one on language models, has an exercise notebook", text)
+    toc = yaml.safe_load((REPO_ROOT / "_toc.yml").read_text())
+    parts = {part["caption"]: part["chapters"] for part in toc["parts"]}
+    named = [chapter for chapter in parts["Lectures"]] + [
+        chapter for chapter in parts["Beyond the lecture"] if chapter["file"] == "book/char_lm/index"]
+    others = [chapter for chapter in parts["Beyond the lecture"] if chapter not in named]
+    for chapter in named:
+        assert chapter["sections"][-1]["file"].endswith("/gradient_demo"), chapter["file"]
+        assert (REPO_ROOT / "exercises" / chapter["file"].split("/")[1]).is_dir(), chapter["file"]
+    # "Every lecture chapter, and the one on language models": no other chapter is left out of the sentence.
+    for chapter in others:
+        assert not chapter["sections"][-1]["file"].endswith("/gradient_demo"), chapter["file"]
+        assert not (REPO_ROOT / "exercises" / chapter["file"].split("/")[1]).exists(), chapter["file"]
