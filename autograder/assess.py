@@ -15,7 +15,7 @@ from autograder.checks.collect import collect
 from autograder.checks.compare import max_error
 from autograder.checks.contracts import contract_for
 from autograder.checks.gradients import gradient_checked
-from autograder.checks.judge import expected_outcome, judge
+from autograder.checks.judge import clone_inputs, expected_outcome, judge
 from autograder.checks.specs import SPECS, assignment_of
 from autograder.checks.tolerances import tolerance_for
 from autograder.hints import COURSE_KERNELS
@@ -25,6 +25,10 @@ from autograder.sandbox.snapshots import snapshot
 from autograder.sandbox.threads import one_thread
 
 CHECK_IDS = tuple(SPECS)
+# A grading worker judges many submissions on the same hidden cases: each case's reference outcome is
+# computed once per process (the cases are rebuilt from their seeds, so equal descriptions mean equal inputs).
+_OUTCOMES = {}
+_OUTCOMES_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ def _assess(check_id, records):
         case = record.case
         inputs = spec.make_inputs(case)
         tolerance = tolerance_for(check_id, case.device, case.dtype)
-        expected, expected_error = outcome = expected_outcome(spec, inputs)
+        expected, expected_error = outcome = _reference_outcome(spec, case, inputs)
         message = judge(spec, inputs, record.observation, tolerance, outcome,
                         gradient_due=gradient_checked(contract_for(check_id), case))
         if message and message.startswith("not implemented"):
@@ -80,6 +84,16 @@ def _assess(check_id, records):
     text = (f"{check_id}: passed {len(records)} hidden cases ({', '.join(devices)}; {', '.join(dtypes)}), "
             f"largest error {largest:.2g}")
     return Result(check_id, True, text, largest, len(records), seconds)
+
+
+def _reference_outcome(spec, case, inputs):
+    key = (spec.check_id, repr(case))
+    if key not in _OUTCOMES:
+        if len(_OUTCOMES) >= _OUTCOMES_KEPT:
+            _OUTCOMES.clear()
+        _OUTCOMES[key] = expected_outcome(spec, inputs)
+    expected, expected_error = _OUTCOMES[key]
+    return clone_inputs(expected), expected_error
 
 
 def run_check(check_id, fn, device=None, seed=DEFAULT_SEED):
