@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 from book_toc import book_root as _book_root
+from instructor_term import term  # noqa: F401 (a graded term, shared by the instructor and browser tests)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

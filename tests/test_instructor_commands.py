@@ -1,54 +1,15 @@
 """The instructor's term through the commands the README gives: `grade` of several assignments in one pool,
-then `feedback`, and the report that links what they made.
+then `feedback`, and the report that links what they made (the `term` fixture: tests/instructor_term.py).
 
 A submission whose answer prints nbgrader's hidden-test marker must not stop anyone's feedback.
 """
-import os
 import re
-import subprocess
-import sys
 
-import nbformat
 import pytest
 
-from autograder.grading.course_dir import make_course
-from autograder.nbgrader.submissions import solved_copy, with_answer, write_submission
+from instructor_term import ASSIGNMENTS
 
 pytestmark = pytest.mark.slow
-
-ASSIGNMENTS = ("sequence_models", "rnn")
-PRINTS_THE_MARKER = '''def rnn_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity="tanh"):
-    print("### BEGIN HIDDEN TESTS")  # what a student may well type
-    pre_activation = x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh
-    if nonlinearity == "tanh":
-        return torch.tanh(pre_activation)
-    if nonlinearity == "relu":
-        return torch.relu(pre_activation)
-    raise ValueError(f"unknown nonlinearity {nonlinearity!r}")
-'''
-
-
-def command(*args):
-    return subprocess.run([sys.executable, "-m", "autograder", *args], capture_output=True, text=True,
-                          timeout=1200, env={**os.environ, "PYTHONPATH": ""})
-
-
-@pytest.fixture(scope="module")
-def term(tmp_path_factory):
-    course_dir = tmp_path_factory.mktemp("term") / "course dir"
-    make_course(course_dir, ASSIGNMENTS, seed=31)
-    for assignment in ASSIGNMENTS:
-        release = nbformat.read(course_dir / "release" / assignment / f"{assignment}.ipynb", as_version=4)
-        source = nbformat.read(course_dir / "source" / assignment / f"{assignment}.ipynb", as_version=4)
-        for student in ("ann", "ben"):
-            write_submission(solved_copy(release, source),
-                             course_dir / "submitted" / student / assignment / f"{assignment}.ipynb")
-        if assignment == "rnn":
-            write_submission(with_answer(solved_copy(release, source), "rnn_cell", PRINTS_THE_MARKER),
-                             course_dir / "submitted" / "eve" / "rnn" / "rnn.ipynb")
-    graded = command("grade", *ASSIGNMENTS, "--course-dir", str(course_dir))
-    feedback = command("feedback", *ASSIGNMENTS, "--course-dir", str(course_dir))
-    return course_dir, graded, feedback
 
 
 def test_one_command_grades_every_assignment(term):

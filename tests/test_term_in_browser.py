@@ -1,5 +1,5 @@
 """What the instructor's term leaves on disk, opened in headless Chromium with every request off the
-machine aborted: the report of a real grading round (the `term` of tests/test_instructor_commands.py:
+machine aborted: the report of a real grading round (the `term` of tests/instructor_term.py:
 `grade` then `feedback` of sequence_models and rnn) and the feedback pages it links.
 
 - the report lists every submission, its links resolve, its table sorts by a column from the mouse and
@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from test_accessibility import run_axe
-from test_instructor_commands import term  # noqa: F401 (the fixture: a graded term with feedback)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -60,7 +59,7 @@ def sort_state(page):
                                      "cells => cells.map(c => c.getAttribute('aria-sort'))")
 
 
-def test_the_report_lists_links_and_sorts_every_submission(term, browser):  # noqa: F811
+def test_the_report_lists_links_and_sorts_every_submission(term, browser):
     course_dir, _, feedback = term
     assert feedback.returncode == 0, feedback.stderr[-2000:]
     report = course_dir / "reports" / "sequence_models-rnn.html"
@@ -107,7 +106,7 @@ def feedback_pages(course_dir):
     return pages
 
 
-def test_feedback_loads_no_script_from_the_network(term):  # noqa: F811
+def test_feedback_loads_no_script_from_the_network(term):
     course_dir = term[0]
     for page in feedback_pages(course_dir):
         sources = re.findall(r"<script[^>]*\bsrc=\"([^\"]+)\"", page.read_text(encoding="utf-8"))
@@ -117,7 +116,7 @@ def test_feedback_loads_no_script_from_the_network(term):  # noqa: F811
             assert (page.parent / source).is_file(), (page, source)
 
 
-def test_feedback_maths_renders_offline_and_fits_a_phone(term, browser):  # noqa: F811
+def test_feedback_maths_renders_offline_and_fits_a_phone(term, browser):
     course_dir = term[0]
     page_file = course_dir / "feedback" / "eve" / "rnn" / "rnn.html"   # a display formula wider than a phone
     context, page, blocked = open_offline(browser, page_file, page_file.parent, width=PHONE_WIDTH)
@@ -140,7 +139,7 @@ def test_feedback_maths_renders_offline_and_fits_a_phone(term, browser):  # noqa
     assert too_wide == [] and scroll_width <= PHONE_WIDTH, too_wide[:10]
 
 
-def test_plain_nbgrader_generate_feedback_puts_mathjax_beside_its_page(term):  # noqa: F811
+def test_plain_nbgrader_generate_feedback_puts_mathjax_beside_its_page(term):
     course_dir = term[0]
     mathjax = course_dir / "feedback" / "ann" / "rnn" / "mathjax"
     for path in sorted(mathjax.rglob("*"), reverse=True):
