@@ -45,8 +45,8 @@ class AnswerSpec(Spec):
                          "compared exactly)") if near else ""
                 raise ValueError(f"{name} must return one of {', '.join(map(repr, self.choices))}; got {shown}{exact}")
             return self.choices.index(result)
-        if isinstance(result, ScalarSnapshot) and result.type_name.startswith("numpy.float") and not self.integer:
-            result = result.value  # np.float64 is a float
+        if isinstance(result, ScalarSnapshot) and result.type_name == "numpy.float64" and not self.integer:
+            result = result.value  # np.float64 is a subclass of float; np.float32 is not, and rounds the answer
         wanted = (int,) if self.integer else (int, float)
         if type(result) not in wanted:
             what = "a number, a Python int" if self.integer else "a number (a Python int or float)"
