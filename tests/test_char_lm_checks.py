@@ -257,3 +257,13 @@ def test_trained_model_reaches_the_goal_on_both_held_out_splits():
     parameters = checked_language_model(trained_language_model())
     for split in ("validation", "test"):
         assert held_out_perplexity(parameters, split_ids(split)) <= MAX_PERPLEXITY
+
+
+def test_the_visible_check_prints_the_perplexity_it_measured(capsys):
+    from rnn_demos.char_lm import split_ids
+    check("char_lm.language_model_parameters", trained_language_model)
+    printed = capsys.readouterr().out
+    validation = split_ids("validation")
+    measured = held_out_perplexity(checked_language_model(trained_language_model()), validation)
+    assert f"perplexity {measured:.2f} on {len(validation):,} characters of held-out text" in printed
+    assert f"the goal is at most {MAX_PERPLEXITY:g}" in printed

@@ -29,7 +29,7 @@ views (the dict's tensors too), a repeated call, large and huge weights in `para
 sequence with a lasting memory for step_losses and tbptt_chunk.
 """
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -344,12 +344,26 @@ def held_out_perplexity(parameters, ids):
 class TrainedLanguageModelSpec(TrainedParametersSpec):
     """The value judged is how far the perplexity of the held-out text under the trained parameters,
     computed here (outside the sandbox) from the tensors the sandbox recorded, lies above MAX_PERPLEXITY
-    (0 when it reaches the goal)."""
+    (0 when it reaches the goal).
+
+    The perplexity of the last text judged is kept, and `explanation`, which the visible check prints once every
+    case has passed, reports it (as the adding problem's check reports its test error)."""
+
+    last_perplexity: list = field(default_factory=list, compare=False, repr=False)
 
     def derive(self, result, inputs):
         parameters = checked_language_model(*self.trained(result))
-        excess = held_out_perplexity(parameters, inputs["ids"]) - MAX_PERPLEXITY
-        return torch.tensor(max(0.0, excess), dtype=torch.float64)
+        perplexity = held_out_perplexity(parameters, inputs["ids"])
+        self.last_perplexity[:] = [(perplexity, len(inputs["ids"]))]
+        return torch.tensor(max(0.0, perplexity - MAX_PERPLEXITY), dtype=torch.float64)
+
+    @property
+    def explanation(self):
+        if not self.last_perplexity:
+            return ""
+        perplexity, characters = self.last_perplexity[0]
+        return (f"perplexity {perplexity:.2f} on {characters:,} characters of held-out text (the goal is at most "
+                f"{MAX_PERPLEXITY:g})")
 
     def judge_result(self, observed, expected, inputs):
         if float(observed) <= 0.0:
