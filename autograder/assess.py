@@ -96,6 +96,18 @@ def _reference_outcome(spec, case, inputs):
     return clone_inputs(expected), expected_error
 
 
+def prepare_references(checks):
+    """Compute and keep the reference outcome of every case of `checks` ({check id: hidden cases}) not
+    kept yet: the grader calls it while the sandbox runs, so the first submission of an assignment in a
+    process does not wait for them after its run."""
+    with one_thread():
+        for check_id, cases in checks.items():
+            spec = SPECS[check_id]
+            for case in cases:
+                if (check_id, repr(case)) not in _OUTCOMES:
+                    _reference_outcome(spec, case, spec.make_inputs(case))
+
+
 def run_check(check_id, fn, device=None, seed=DEFAULT_SEED):
     """Collect the function's outputs on the hidden cases of the term seed `seed`, then judge them."""
     if check_id not in SPECS:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
+from nbgrader.api import Gradebook
 
 from autograder.nbgrader.grading import submission_path
 from autograder.grading.record import record_result
@@ -117,13 +118,19 @@ def grade_batches(coursedir, config, grading, batches, jobs=None, unsafe=False, 
                 else:
                     todo.append(job)
         workers = max(1, jobs or os.cpu_count() or 1)
-        for result, recorded in _graded(coursedir, todo, workers, dask or scheduler is not None, scheduler,
-                                        on_start or (lambda student, assignment: None)):
-            if not recorded:
-                record(coursedir, result)
-            results[result.assignment, result.student] = result
-            if on_result:
-                on_result(result, False)
+        gradebook = None  # one session for the batch's results (opening one per result cost ~25 ms each)
+        try:
+            for result, recorded in _graded(coursedir, todo, workers, dask or scheduler is not None, scheduler,
+                                            on_start or (lambda student, assignment: None)):
+                if not recorded:
+                    gradebook = gradebook or _open_gradebook(coursedir)
+                    record(coursedir, result, gradebook)
+                results[result.assignment, result.student] = result
+                if on_result:
+                    on_result(result, False)
+        finally:
+            if gradebook is not None:
+                gradebook.close()
         return [results[key] for key in order]
     finally:
         if not keep_servers:
@@ -160,11 +167,22 @@ def _graded(coursedir, todo, workers, dask, scheduler, on_start):
         yield result, bool(result.fingerprint)  # a job that never came back has no fingerprint
 
 
-def record(coursedir, result):
-    """Gradebook + autograded notebook, then the result file (last: a crash in between regrades it)."""
+def _open_gradebook(coursedir):
+    """An open Gradebook of the course, or None when it cannot be opened (each result then tries on its
+    own and its row says why it could not be recorded)."""
+    try:
+        return Gradebook(coursedir.db_url, coursedir.course_id)
+    except Exception:
+        return None
+
+
+def record(coursedir, result, gradebook=None):
+    """Gradebook (through `gradebook` when one is open) + autograded notebook, then the result file (last:
+    a crash in between regrades it)."""
     try:
         record_result(coursedir, result, _notebook_to_record(coursedir, result),
-                      submission_path(coursedir, result.student, result.assignment).with_name("timestamp.txt"))
+                      submission_path(coursedir, result.student, result.assignment).with_name("timestamp.txt"),
+                      gradebook)
     except Exception as error:  # nbgrader refused it: the row says so, the batch goes on
         result.status = "error"
         result.message = f"recording in the gradebook failed: {type(error).__name__}: {error}"

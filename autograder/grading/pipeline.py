@@ -11,13 +11,14 @@ import hashlib
 import io
 import json
 import os
+import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
 
-from autograder.assess import assess
+from autograder.assess import assess, prepare_references
 from autograder.checks.cases import hidden_cases
 from autograder.checks.collect import case_records, planned_calls
 from autograder.checks.specs import SPECS
@@ -108,10 +109,13 @@ def _grade(job):
 
     ensure_runtime(job.runtime_dir)
     request, inputs = sandbox_request(plan.cells, parts, job)
+    references = threading.Thread(target=_prepare_references, args=(parts, job), daemon=True)
+    references.start()  # on this host, while the sandbox runs: the sandbox never sees them
     if job.unsafe or not job.fork_server:
         run = run_job(request, inputs, job.runtime_dir, job.limits, unsafe=job.unsafe)
     else:
         run = run_in_server(request, inputs, job.runtime_dir, job.limits)
+    references.join()
     report = _report(run)
     checks = {c.get("grade_id"): c for c in report.get("checks", []) if isinstance(c, dict)} if report else {}
     row.parts = [_judge_part(part, run.files, checks.get(part.grade_id), job) for part in parts]
@@ -167,6 +171,15 @@ def _check_inputs(parts, device, seed):
     write_inputs(buffer, {grade_id: planned_calls(check_id, hidden_cases(check_id, device, seed))
                           for grade_id, check_id in parts})
     return buffer.getvalue()
+
+
+def _prepare_references(parts, job):
+    """The reference outcomes of the parts' hidden cases, computed ahead of the judging (a failure here is
+    left to the judging, which computes them again and says what failed)."""
+    try:
+        prepare_references({part.check_id: hidden_cases(part.check_id, job.device, job.seed) for part in parts})
+    except Exception:
+        pass
 
 
 def flag(row, findings):

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 from nbgrader import utils
 
-from .gradebook import record_result as write_scores
+from .gradebook import record_result as write_scores, write_result
 from .submission_files import RefusedFile, read_file
 
 
@@ -55,13 +55,18 @@ def read_timestamp(path):
         return None
 
 
-def record_result(coursedir, result, graded_nb, timestamp_file=None):
+def record_result(coursedir, result, graded_nb, timestamp_file=None, gradebook=None):
     """Write `result` (a SubmissionResult) into the gradebook and the autograded folder.
 
     `graded_nb` is the notebook to record: the rebuilt one, or the release when nothing could be rebuilt.
+    `gradebook`: an open nbgrader Gradebook of the course to write through (a batch keeps one open), else
+    one is opened for this result.
     """
     timestamp = read_timestamp(timestamp_file) if timestamp_file is not None else None
-    write_scores(coursedir.db_url, coursedir.course_id, result, timestamp)
+    if gradebook is None:
+        write_scores(coursedir.db_url, coursedir.course_id, result, timestamp)
+    else:
+        write_result(gradebook, result, timestamp)
     folder = Path(coursedir.format_path(coursedir.autograded_directory, result.student, result.assignment))
     if folder.exists():
         shutil.rmtree(folder)
