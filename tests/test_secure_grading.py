@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -261,7 +262,10 @@ def test_the_sources_and_submissions_of_others_are_unchanged(batch):
 
 
 def _holds(path, needle):
+    """Whether a regular file holds `needle` (a FIFO another process left in /tmp would block the open)."""
     try:
+        if not stat.S_ISREG(path.lstat().st_mode):
+            return False
         with open(path, "rb") as handle:
             return needle in handle.read(50 << 20)
     except OSError:
