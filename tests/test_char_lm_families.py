@@ -15,18 +15,7 @@ from autograder.checks.tolerances import tolerance_for
 from autograder.sandbox.observe import Call, observe
 from autograder.sandbox.wire import load_records, save_records
 from reference_solutions_char_lm import BY_CHECK_ID, rnn_language_model, step_losses, tbptt_chunk
-
-SEED = 20261206
-
-
-def _families(check_id):
-    return {case.family for case in family_cases(check_id, "cpu", SEED)}
-
-
-def _failure(check_id, fn):
-    result = run_check(check_id, fn, device="cpu", seed=SEED)
-    assert not result.passed, f"{check_id}: the mistake passed: {result.message}"
-    return result.message
+from test_check_families import SEED, _failure, _families
 
 
 def _caught_by_family(check_id, fn, family):
