@@ -14,7 +14,7 @@ from autograder.checks.specs import SPECS
 from autograder.checks.tolerances import tolerance_for
 from autograder.sandbox.observe import Call, observe
 from autograder.sandbox.wire import load_records, save_records
-from reference_solutions_char_lm import BY_CHECK_ID, rnn_language_model, step_losses, tbptt_chunk
+from reference_solutions_char_lm import BY_CHECK_ID, clipped, rnn_language_model, step_losses, tbptt_chunk
 from test_check_families import SEED, _failure, _families
 
 
@@ -74,6 +74,14 @@ def _tanh_by_exp(a):
     return (torch.exp(a) - torch.exp(-a)) / (torch.exp(a) + torch.exp(-a))
 
 
+def _clipped_update(leaves, states, targets, learning_rate, max_norm):
+    """The rest of a right tbptt_chunk, from the states a wrong one computed: loss, clipped step, last state."""
+    loss = step_losses(torch.stack(states, dim=1) @ leaves["weight_hy"].T + leaves["bias_y"], targets).mean()
+    gradients = clipped(torch.autograd.grad(loss, list(leaves.values())), max_norm)
+    new_parameters = {name: (value - learning_rate * g).detach() for (name, value), g in zip(leaves.items(), gradients)}
+    return loss.detach(), new_parameters, states[-1].detach()
+
+
 def tbptt_chunk_exp_tanh(ids, targets, h, parameters, learning_rate, max_norm):
     leaves = {name: value.detach().clone().requires_grad_(True) for name, value in parameters.items()}
     states = []
@@ -81,12 +89,7 @@ def tbptt_chunk_exp_tanh(ids, targets, h, parameters, learning_rate, max_norm):
         h = _tanh_by_exp(leaves["weight_ih"].T[ids[:, t]] + leaves["bias_ih"] + h @ leaves["weight_hh"].T
                          + leaves["bias_hh"])
         states.append(h)
-    loss = step_losses(torch.stack(states, dim=1) @ leaves["weight_hy"].T + leaves["bias_y"], targets).mean()
-    grads = torch.autograd.grad(loss, list(leaves.values()))
-    total = torch.sqrt(sum((g ** 2).sum() for g in grads))
-    scale = torch.clamp(max_norm / (total + 1e-6), max=1.0)
-    return loss.detach(), {n: (v - learning_rate * scale * g).detach() for (n, v), g in zip(leaves.items(), grads)}, \
-        h.detach()
+    return _clipped_update(leaves, states, targets, learning_rate, max_norm)
 
 
 def tbptt_chunk_first_fifty_steps(ids, targets, h, parameters, learning_rate, max_norm):
@@ -103,12 +106,7 @@ def tbptt_chunk_detaching_every_16_steps(ids, targets, h, parameters, learning_r
         h = torch.tanh(leaves["weight_ih"].T[ids[:, t]] + leaves["bias_ih"] + h @ leaves["weight_hh"].T
                        + leaves["bias_hh"])
         states.append(h)
-    loss = step_losses(torch.stack(states, dim=1) @ leaves["weight_hy"].T + leaves["bias_y"], targets).mean()
-    grads = torch.autograd.grad(loss, list(leaves.values()))
-    total = torch.sqrt(sum((g ** 2).sum() for g in grads))
-    scale = torch.clamp(max_norm / (total + 1e-6), max=1.0)
-    return loss.detach(), {n: (v - learning_rate * scale * g).detach() for (n, v), g in zip(leaves.items(), grads)}, \
-        h.detach()
+    return _clipped_update(leaves, states, targets, learning_rate, max_norm)
 
 
 def step_losses_flat_view(logits, targets):
