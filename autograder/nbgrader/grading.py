@@ -9,7 +9,7 @@ from nbgrader.converters import GenerateFeedback
 from nbgrader.plugins import CsvExportPlugin
 
 from .course import run_step
-from .feedback import copy_mathjax_beside
+from .feedback import typeset_feedback
 
 HIDDEN_TEST_TRACES = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "autograder.hidden")
 
@@ -66,7 +66,7 @@ def feedback_for(coursedir, config, rows):
         except Exception as error:  # nbgrader's own failure on what this student wrote: the rest goes on
             problems[row.student, row.assignment] = f"{type(error).__name__}: {str(error)[:300]}"
             continue
-        copy_mathjax_beside(feedback.parent)  # also nbgrader's post-convert hook; here its failure is not hidden
+        typeset_feedback(feedback.parent)  # also nbgrader's post-convert hook; here its failure is not hidden
         for path in sorted(feedback.parent.glob("*.html")):
             leaked = [trace for trace in HIDDEN_TEST_TRACES if trace in path.read_text(encoding="utf-8")]
             if leaked:

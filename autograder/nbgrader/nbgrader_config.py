@@ -25,7 +25,8 @@ c.LimitOutput.max_traceback = 50
 # Without ClearHiddenTests, generate_feedback shows the hidden tests to the student; without
 # ShortTracebacks, the tracebacks of failed test cells quote them.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortTracebacks, CSSHTMLHeaderPreprocessor]
-# Feedback read offline: the vendored MathJax copied beside each page instead of a CDN, long lines wrapped.
+# Feedback read offline: maths typeset into SVG once a page is made (else the vendored MathJax beside it)
+# instead of a CDN; long lines wrapped.
 c.HTMLExporter.template_name = TEMPLATE_NAME
 c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), str(NBGRADER_TEMPLATES)]
-c.GenerateFeedback.post_convert_hook = "autograder.nbgrader.feedback.copy_mathjax"
+c.GenerateFeedback.post_convert_hook = "autograder.nbgrader.feedback.typeset_feedback_hook"
