@@ -387,7 +387,10 @@ def test_one_tensor_returned_twice_fails():
     ("rnn.answer_q2", 3.0, True), ("rnn.answer_q2", 3, True), ("rnn.answer_q2", torch.tensor(3.0), False),
     ("sequence_models.answer_q2", 0.1351, True), ("sequence_models.answer_q2", 0.135, False),
     ("rnn.smallest_nonvanishing_radius", 1.85, True), ("rnn.smallest_nonvanishing_radius", 2.0, False),
-    ("gru.answer_q2", "h", True), ("gru.answer_q2", "".join(["h"]), True), ("gru.answer_q2", "h ", False),
+    ("gru.answer_q2", "r", True), ("gru.answer_q2", "".join(["r"]), True), ("gru.answer_q2", "r ", False),
+    ("lstm.answer_q2", 4.97, True), ("lstm.answer_q2", 4.96, False), ("lstm.answer_q2", "4.97", False),
+    ("char_lm.answer_q1", 3.33, True), ("char_lm.answer_q1", 3.34, False),
+    ("char_lm.answer_q3", 0.33, True), ("char_lm.answer_q3", 1 / 3, True), ("char_lm.answer_q3", 0.34, False),
 ])
 def test_answers_have_the_type_and_precision_the_text_asks(check_id, answer, passes):
     result = run_check(check_id, lambda: answer, device="cpu", seed=SEED)
@@ -469,3 +472,41 @@ def test_the_long_sequence_keeps_a_memory_that_shows_early_steps(check_id, fn):
     assert "long sequence" in message
     with pytest.raises(AssertionError):
         check(check_id, fn)
+
+
+
+def _last_output(output, batch_first):
+    output = output[0] if isinstance(output, tuple) else output
+    return output[:, -1] if batch_first else output[-1]
+
+
+def what_the_start_leaves_at_the_end(check_id, inputs):
+    """How much the first state still matters at the end of a long case: the change of the last output when
+    h0 moves by 0.1 (forward passes), the size of the gradient that reaches h0 (backward passes), or the norm
+    of dh_T/dh_0 (hidden_gradient_norms' first entry)."""
+    output = SPECS[check_id].reference(**inputs)
+    if check_id == "rnn.hidden_gradient_norms":
+        return output[0].item()
+    if check_id == "rnn.rnn_bptt":
+        return output[-1].abs().max().item()
+    if check_id == "lstm.lstm_bptt":
+        return min(output["h0"].abs().max().item(), output["c0"].abs().max().item())
+    name = "h0" if "h0" in inputs else "state0"
+    moved = {**inputs, name: tuple(t + 0.1 for t in inputs[name]) if isinstance(inputs[name], tuple)
+             else inputs[name] + 0.1}
+    batch_first = inputs.get("batch_first", False)
+    return (_last_output(output, batch_first)
+            - _last_output(SPECS[check_id].reference(**moved), batch_first)).abs().max().item()
+
+
+LONG_STATE_CHECKS = [c for c in CHECKS if SPECS[c].loops_over_time and c.split(".")[0] in ("rnn", "lstm", "gru")]
+
+
+@pytest.mark.parametrize("check_id", LONG_STATE_CHECKS)
+def test_under_any_term_seed_the_first_state_still_matters_at_the_end(check_id):
+    """The long case's settings (autograder.checks.families) keep 200 steps of memory under every term seed,
+    not only the default one: far above the float64 tolerance (atol 1e-11), so a loop or BPTT cut short fails."""
+    smallest = min(what_the_start_leaves_at_the_end(check_id, SPECS[check_id].make_inputs(case))
+                   for term_seed in range(16)
+                   for case in hidden_cases(check_id, "cpu", term_seed) if case.family == "long")
+    assert smallest > 1e-6, f"{check_id}: the first state leaves only {smallest:.1e} at the end under some term seed"
