@@ -3,6 +3,7 @@
 tests/test_char_lm_checks.py checks them and its wrong implementations; tests/test_checks.py,
 tests/test_new_parts.py and `make gpu-check` (autograder/gpu_check.py) run them too.
 """
+import math
 import time
 
 import torch
@@ -132,7 +133,7 @@ BY_CHECK_ID = {
     "char_lm.tbptt_chunk": tbptt_chunk,
     "char_lm.sample_characters": sample_characters,
     "char_lm.language_model_parameters": trained_language_model,
-    "char_lm.answer_q1": lambda: "103",
-    "char_lm.answer_q2": lambda: "yes",
-    "char_lm.answer_q3": lambda: "uniform",
+    "char_lm.answer_q1": lambda: 1 / math.sqrt(0.9 * 0.1),  # exp of the mean of -ln 0.9 and -ln 0.1
+    "char_lm.answer_q2": lambda: "this chunk",
+    "char_lm.answer_q3": lambda: 1 / 3,  # (1/2)^3 / ((1/2)^3 + 2 (1/4)^3) = 0.8
 }

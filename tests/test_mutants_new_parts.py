@@ -197,10 +197,10 @@ MUTANTS = [
     ("rnn.answer_q2", lambda: 5.0),                     # max_norm instead of the norm before clipping
     ("sequence_models.answer_q1", lambda: 0.0),         # a zero row for a symbol never left
     ("sequence_models.answer_q2", lambda: 0.9 ** 20),   # one factor too many
-    ("lstm.answer_q1", lambda: "grad_c_next"),  # the carousel alone
-    ("lstm.answer_q2", lambda: "approximately"),
+    ("lstm.answer_q1", lambda: "o"),            # the output gate: it reaches h_t whatever C_{t-1} is
+    ("lstm.answer_q2", lambda: 4.96),           # sigma(4.96)^100 = 0.497: just below half
     ("gru.answer_q1", lambda: "r"),
-    ("gru.answer_q2", lambda: "n"),
+    ("gru.answer_q2", lambda: "z"),             # z_t multiplies h_{t-1}, but its gradient is G * (h - n)
     ("lstm.adding_parameters", untrained_adding_parameters),
 ]
 

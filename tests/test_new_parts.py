@@ -86,7 +86,7 @@ def test_a_number_within_the_stated_tolerance_counts():
     assert not run_check("rnn.smallest_nonvanishing_radius", lambda: expected + 0.06).passed
 
 
-@pytest.mark.parametrize("answer, phrase", [("c", "must return one of 'grad_c_next', 'grad_h_next', 'both'"),
+@pytest.mark.parametrize("answer, phrase", [("forget", "must return one of 'i', 'f', 'g', 'o'"),
                                             (None, "must return one of")])
 def test_an_answer_outside_the_choices_is_named(answer, phrase):
     with pytest.raises(AssertionError, match=phrase):

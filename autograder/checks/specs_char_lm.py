@@ -29,6 +29,7 @@ views (the dict's tensors too), a repeated call, large and huge weights in `para
 sequence with a lasting memory for step_losses and tbptt_chunk.
 """
 import hashlib
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,7 +39,7 @@ from torch.nn import functional as F
 from autograder.checks.compare import OutputLayout, kind_name
 from autograder.checks.contracts import CONTRACTS, Contract
 from autograder.checks.specs import Draw, Spec, function_name, register
-from autograder.checks.specs_questions import _choice
+from autograder.checks.specs_questions import TWO_DECIMALS, _choice, _number
 from autograder.checks.specs_training import TrainedParametersSpec
 from autograder.sandbox.snapshots import TensorSnapshot
 
@@ -378,18 +379,22 @@ class TrainedLanguageModelSpec(TrainedParametersSpec):
 
 
 QUESTION_SPECS = [
-    _choice("char_lm.answer_q1", ("1", "103", "ln 103"), "103",
-            "The uniform model gives every next character probability 1/103, so the cross-entropy is ln 103 "
-            "nats per character and the perplexity exp(ln 103) = 103: perplexity counts the equally likely "
-            "choices a model is left with."),
-    _choice("char_lm.answer_q2", ("yes", "no"), "yes",
-            "Detaching cuts the gradient, not the state: the carried h still holds what the earlier chunk "
-            "wrote into it, so a change of a character two chunks back changes the prediction. What "
-            "truncation prevents is learning, by gradient, to keep something for longer than a chunk."),
-    _choice("char_lm.answer_q3", ("greedy", "unchanged", "uniform"), "uniform",
-            "softmax(q / T) flattens as T grows: every q / T tends to 0, so every character tends to the "
-            "same probability 1/V. At T = 1 the model's own distribution is sampled, and as T tends to 0 "
-            "all the mass goes to the largest logit (greedy decoding)."),
+    _number("char_lm.answer_q1", lambda: 1 / math.sqrt(0.9 * 0.1), TWO_DECIMALS,
+            "The perplexity is the exponential of the mean loss: exp((-ln 0.9 - ln 0.1) / 2) = 1 / sqrt(0.9 * 0.1) "
+            "= 10/3 = 3.33, the geometric mean of 1/p over the steps (1.11 and 10). It is neither 1/0.5 = 2 (from "
+            "the mean probability) nor (1.11 + 10) / 2 = 5.56 (the mean of 1/p). A step that gives the right "
+            "character probability 0.1 costs ln 10 = 2.30 nats, more than twenty times the 0.11 of a step at 0.9."),
+    _choice("char_lm.answer_q2", ("this chunk", "every chunk so far", "every column"), "this chunk",
+            "x_t W_ih^T reads only the column of W_ih of the character x_t, so the gradient of a column sums over "
+            "the steps at which its character is read, and the backward pass of a chunk stops at the chunk's "
+            "first step. The columns of characters that only earlier chunks read get a gradient of exactly 0 and "
+            "keep their values, although the carried h still holds what those characters wrote into it: the "
+            "prediction at the end of the chunk depends on them, but no gradient reaches their weights."),
+    _number("char_lm.answer_q3", lambda: 1 / 3, TWO_DECIMALS,
+            "With q = ln p (plus any constant), softmax(q / T) gives character j the probability "
+            "p_j^(1/T) / sum_k p_k^(1/T): dividing the logits by T raises the probabilities to the power 1/T and "
+            "renormalises them. With u = (1/2)^(1/T) the first character gets u / (u + 2 u^2) = 1 / (1 + 2u), "
+            "which is 0.8 at u = 1/8: 1/T = 3, T = 1/3. At T = 1/3 the ratio of two probabilities is cubed."),
 ]
 
 SPECS_CHAR_LM = [

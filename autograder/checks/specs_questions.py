@@ -6,6 +6,7 @@ int where the text asks for an int, else an int or a float; not a tensor), judge
 the text asks for, or one of a few named choices (exactly: equal strings, not the same object). A wrong answer is
 only called wrong: the message never shows the expected value. A right one shows the explanation.
 """
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -130,7 +131,21 @@ def smallest_forecasting_window_reference():
     return next(tau for tau in WINDOW_GRID if forecast_error_over_setup(tau) < WINDOW_GOAL_MSE)
 
 
+# ----- the forget bias of the lstm notebook's question -----
+
+# The set-up the notebook states: W_hh = 0, the forget rows of weight_ih zero and a total forget bias b, so
+# every forget gate is sigma(b); over 100 steps dL/dC_0 (G_h = 0, G_C = 1) is sigma(b)^100. The answer is the
+# b at which that is 1/2.
+CAROUSEL_STEPS = 100
+
+
+def forget_bias_keeping_half():
+    kept_per_step = 0.5 ** (1 / CAROUSEL_STEPS)
+    return math.log(kept_per_step / (1 - kept_per_step))
+
+
 FOUR_DECIMALS = 0.5e-4  # "to four decimals": half a unit of the fourth decimal
+TWO_DECIMALS = 0.5e-2  # "to two decimals"
 
 QUESTION_SPECS = [
     # sequence_models
@@ -160,20 +175,25 @@ QUESTION_SPECS = [
             "gradient by more than W_hh alone would: the threshold of a tanh RNN driven by inputs lies above "
             "the linear threshold of 1. Past it the norms grow until saturation caps them."),
     # lstm
-    _choice("lstm.answer_q1", ("grad_c_next", "grad_h_next", "both"), "both",
-            "C_{t-1} enters the step only through C_t = f * C_{t-1} + i * g, and C_t reaches the loss twice: "
-            "directly (G_C) and through h_t = o * tanh(C_t) (G_h). So dL/dC_{t-1} = f * (G_C + G_h * o * "
-            "(1 - tanh(C_t)^2)). The gates never read C_{t-1} (PyTorch's LSTM has no peepholes): no third path."),
-    _choice("lstm.answer_q2", ("exactly", "approximately", "no"), "exactly",
-            "With W_hh = 0 the gates do not depend on h, so the only road from C_0 to C_T is the cell path: "
-            "dC_T/dC_0 = diag(prod f_k) exactly, as the carousel page claims."),
+    _choice("lstm.answer_q1", ("i", "f", "g", "o"), "f",
+            "The forget gate acts only through f_t * C_{t-1}, so dL/da^(f) = (dL/dC_t) * C_{t-1} * f_t * (1 - f_t): "
+            "zero wherever C_{t-1} = 0, and with it the forget rows of the weights' and biases' gradients. From a "
+            "zero cell state the forget gate learns nothing at the first step. The other gates do: i_t and g_t "
+            "reach C_t through i_t * g_t, and o_t reaches h_t = o_t * tanh(C_t), whatever C_{t-1} is."),
+    _number("lstm.answer_q2", forget_bias_keeping_half, TWO_DECIMALS,
+            "With W_hh = 0 the gates read only x_t, and with G_h = 0 no gradient leaves the cell through h: the "
+            "cell path is the only one, and dL/dC_0 = prod_k f_k = sigma(b)^100 exactly. It is 1/2 when "
+            "sigma(b) = 2^(-1/100) = 0.99309, that is b = ln(sigma(b) / (1 - sigma(b))) = -ln(2^(1/100) - 1) = "
+            "4.97. A total forget bias of 1 keeps sigma(1)^100 = 2.5e-14 of the gradient over those 100 steps."),
     # gru
     _choice("gru.answer_q1", ("r", "z", "n"), "n",
             "Only the n block treats its two biases differently: b_hn sits inside r * (h W_hn^T + b_hn), "
             "so dL/db_hn = dL/da_n * r while dL/db_in = dL/da_n. For r and z both biases get the same gradient."),
-    _choice("gru.answer_q2", ("n", "h", "0"), "h",
-            "h' = (1 - z) * n + z * h: with z = 1 the new state is the old one, and dh'/dh = I: the "
-            "GRU's version of the carousel (the LSTM keeps C_t for it, the GRU its only state)."),
+    _choice("gru.answer_q2", ("r", "z", "n"), "r",
+            "The reset gate acts only through r_t * (h_{t-1} W_hn^T + b_hn), so dL/da_r = dL/da_n * "
+            "(h_{t-1} W_hn^T + b_hn) * r_t * (1 - r_t): zero when h_{t-1} = 0 and b_hn = 0. The update gate is "
+            "not zero although z_t multiplies h_{t-1}: dL/da_z = G * (h_{t-1} - n_t) * z_t * (1 - z_t), and "
+            "n_t is not 0. From a zero state the reset gate learns nothing at the first step."),
 ]
 ANSWER_CHECK_IDS = tuple(spec.check_id for spec in QUESTION_SPECS)
 register(*QUESTION_SPECS)

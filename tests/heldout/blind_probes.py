@@ -25,7 +25,8 @@ import reference_solutions_new_parts as right_new
 
 CORRECT = {**right.BY_CHECK_ID, **right_new.BY_CHECK_ID, **right_char_lm.BY_CHECK_ID}
 # Answers to questions: numbers count when within this much of the right one (the radius: as the text says).
-ANSWER_TOLERANCE = {"rnn.smallest_nonvanishing_radius": 0.05}
+ANSWER_TOLERANCE = {"rnn.smallest_nonvanishing_radius": 0.05, "lstm.answer_q2": 0.005, "char_lm.answer_q1": 0.005,
+                    "char_lm.answer_q3": 0.005}  # "to two decimals"
 NUMBER_TOLERANCE = 5e-5       # "to four decimals"
 ADDING_GOAL_MSE = 0.02
 
@@ -784,7 +785,7 @@ def difference_on(probe, fn, right_fn, check_id):
 
 ANSWER_CHECKS = {"sequence_models.answer_q1", "sequence_models.answer_q2", "rnn.answer_q1", "rnn.answer_q2",
                  "lstm.answer_q1", "lstm.answer_q2", "gru.answer_q1", "gru.answer_q2",
-                 "rnn.smallest_nonvanishing_radius"}
+                 "char_lm.answer_q1", "char_lm.answer_q2", "char_lm.answer_q3", "rnn.smallest_nonvanishing_radius"}
 
 
 def compare_answer(check_id, got, expected):

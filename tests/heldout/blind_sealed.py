@@ -1342,28 +1342,29 @@ def lstm_bptt_exp_sigmoid(x, state0, weight_ih, weight_hh, bias_ih, bias_hh, gra
 
 
 @blind("lstm.answer_q1", "answer value",
-       "\"grad_h_next\"", WRONG_ANSWER, ANSWER_HINTS)
-def lstm_answer_q1_h_only():
-    return "grad_h_next"
+       "\"i\": the input gate", WRONG_ANSWER, ANSWER_HINTS)
+def lstm_answer_q1_input_gate():
+    return "i"
 
 
 @blind("lstm.answer_q1", "answer type",
-       "the list [\"grad_c_next\", \"grad_h_next\"] instead of the string \"both\"",
+       "the list [\"f\"] instead of the string \"f\"",
        TYPE_WORDS + r"|\blist\b|string", ANSWER_HINTS)
 def lstm_answer_q1_list():
-    return ["grad_c_next", "grad_h_next"]
+    return ["f"]
 
 
 @blind("lstm.answer_q2", "answer value",
-       "\"no\"", WRONG_ANSWER, ANSWER_HINTS)
-def lstm_answer_q2_no():
-    return "no"
+       "sigma(b) = 1 - 1/200 from the linearised (1 - x)^100 = 1 - 100 x: 5.29", WRONG_ANSWER, ANSWER_HINTS)
+def lstm_answer_q2_linearised():
+    forget_gate = 1 - 1 / 200
+    return float(np.log(forget_gate / (1 - forget_gate)))
 
 
-@blind("lstm.answer_q2", "string identity",
-       "\"EXACTLY\", the right choice in capitals", WRONG_ANSWER + r"|upper.?case|lower.?case|case.?(in)?sensitive|capital|exact", ANSWER_HINTS)
-def lstm_answer_q2_capitals():
-    return "EXACTLY"
+@blind("lstm.answer_q2", "answer type",
+       "numpy.float32(4.97): rounds the answer, not a Python float", TYPE_WORDS, ANSWER_HINTS)
+def lstm_answer_q2_float32():
+    return np.float32(4.97)
 
 
 def _trained_parameters():
@@ -1763,12 +1764,12 @@ def gru_answer_q1_tuple():
 
 
 @blind("gru.answer_q2", "answer value",
-       "\"0\"", WRONG_ANSWER, ANSWER_HINTS)
-def gru_answer_q2_zeros():
-    return "0"
+       "\"n\": the candidate's rows", WRONG_ANSWER, ANSWER_HINTS)
+def gru_answer_q2_candidate_rows():
+    return "n"
 
 
 @blind("gru.answer_q2", "string identity",
-       "\"H\", the right choice in capitals", WRONG_ANSWER + r"|upper.?case|lower.?case|case.?(in)?sensitive|capital|exact", ANSWER_HINTS)
+       "\"R\", the right choice in capitals", WRONG_ANSWER + r"|upper.?case|lower.?case|case.?(in)?sensitive|capital|exact", ANSWER_HINTS)
 def gru_answer_q2_capital():
-    return "H"
+    return "R"

@@ -12,6 +12,7 @@ measure_blind.py --set sealed2 measures it, in aggregate only.
 import functools
 import math
 
+import numpy as np
 import torch
 
 from blind_common import (ALIAS, AXES, CLAMPED, DEVICE, DTYPE, ILL_CONDITIONED, IN_PLACE, IS_STRING, NAN_GRADIENT,
@@ -992,17 +993,17 @@ def lstm_step_backward_exp_derivative(x, state, weight_ih, weight_hh, bias_ih, b
 
 
 @blind("lstm.answer_q1", "answer value",
-       "'grad_c_next': only the carousel",
+       "'g': the candidate",
        WRONG_ANSWER, others())
-def lstm_answer_q1_carousel_only_blind2():
-    return "grad_c_next"
+def lstm_answer_q1_candidate_blind2():
+    return "g"
 
 
 @blind("lstm.answer_q1", "answer type",
-       "'Both', capitalised",
-       WRONG_ANSWER + r"|upper.?case|lower.?case|capital", others())
-def lstm_answer_q1_title_case():
-    return "Both"
+       "' f' with a leading space",
+       WRONG_ANSWER + r"|space|strip", others())
+def lstm_answer_q1_leading_space_blind2():
+    return " f"
 
 
 def _lstm_step_backward(x, state, weight_ih, weight_hh, bias_ih, bias_hh, grad_h_next, grad_c_next):
@@ -1112,17 +1113,17 @@ def lstm_bptt_totals_on_cpu(x, state0, weight_ih, weight_hh, bias_ih, bias_hh, g
 
 
 @blind("lstm.answer_q2", "answer value",
-       "'approximately'",
+       "the forget gate's value sigma(b) = 2^(-1/100) instead of the bias b",
        WRONG_ANSWER, others())
-def lstm_answer_q2_approximately_blind2():
-    return "approximately"
+def lstm_answer_q2_gate_value_blind2():
+    return 0.5 ** (1 / 100)
 
 
 @blind("lstm.answer_q2", "answer type",
-       "'exactly ' with a trailing space",
-       WRONG_ANSWER + r"|space|strip", others())
-def lstm_answer_q2_trailing_space():
-    return "exactly "
+       "a 0-dim tensor where a Python float is asked",
+       TYPE_WORDS + "|" + WRONG_ANSWER, others())
+def lstm_answer_q2_tensor_blind2():
+    return torch.tensor(4.97, dtype=torch.float64)
 
 
 def _train_adding(hidden_size, iterations, forget_bias, head_weight_shape, seed=0):
@@ -1439,7 +1440,7 @@ def gru_answer_q1_r():
 
 
 @blind("gru.answer_q2", "answer value",
-       "'n': takes z to weigh the candidate",
+       "'n': the candidate's rows",
        WRONG_ANSWER, others())
 def gru_answer_q2_n():
     return "n"
@@ -1592,17 +1593,17 @@ def perplexity_naive_logsumexp(logits, targets):
 
 
 @blind("char_lm.answer_q1", "answer type",
-       "103 as an int where the option is the string '103'",
+       "'3.33', the right number as a string",
        TYPE_WORDS + "|" + WRONG_ANSWER, others())
-def char_answer_q1_int():
-    return 103
+def char_answer_q1_string():
+    return "3.33"
 
 
 @blind("char_lm.answer_q1", "answer value",
-       "'ln 103': the cross-entropy, not the perplexity",
+       "2.0: one over the mean probability, not the exponential of the mean loss",
        WRONG_ANSWER, others())
-def char_answer_q1_log():
-    return "ln 103"
+def char_answer_q1_mean_probability():
+    return 1 / ((0.9 + 0.1) / 2)
 
 
 def _language_model(ids, h, parameters):
@@ -1727,14 +1728,14 @@ def tbptt_sum_loss(ids, targets, h, parameters, learning_rate, max_norm):
 
 
 @blind("char_lm.answer_q2", "answer value",
-       "'no': believes detaching cuts the forward influence too",
+       "'every chunk so far': believes the gradient follows the carried state back",
        WRONG_ANSWER, others())
-def char_answer_q2_no():
-    return "no"
+def char_answer_q2_carried_columns():
+    return "every chunk so far"
 
 
 @blind("char_lm.answer_q2", "answer type",
-       "True where the string 'yes' is asked",
+       "True where the string 'this chunk' is asked",
        TYPE_WORDS + "|" + WRONG_ANSWER, others())
 def char_answer_q2_bool():
     return True
@@ -1832,17 +1833,17 @@ def sample_without_replacement(logits, temperature, num_samples, seed):
 
 
 @blind("char_lm.answer_q3", "answer value",
-       "'greedy'",
+       "3.0: 1/T where T is asked (the probabilities are cubed at T = 1/3)",
        WRONG_ANSWER, others())
-def char_answer_q3_greedy():
-    return "greedy"
+def char_answer_q3_inverse():
+    return 3.0
 
 
 @blind("char_lm.answer_q3", "answer type",
-       "'Uniform', capitalised",
-       WRONG_ANSWER + r"|upper.?case|lower.?case|capital", others())
-def char_answer_q3_capitalised():
-    return "Uniform"
+       "numpy.float32(1/3): rounds the answer, not a Python float",
+       TYPE_WORDS + "|" + WRONG_ANSWER, others())
+def char_answer_q3_float32():
+    return np.float32(1 / 3)
 
 
 def _train_language_model(hidden, updates, key_names, weight_hy_transposed=False, seed=0):

@@ -7,6 +7,7 @@ the contract allows on which each differs from the correct solution. Its twin, b
 entries of the same kinds and is measured only in aggregate (tests/heldout/measure_blind.py).
 """
 import functools
+import math
 
 import torch
 
@@ -1165,27 +1166,28 @@ def lstm_bptt_global_states(x, state0, weight_ih, weight_hh, bias_ih, bias_hh, g
 
 
 @blind("lstm.answer_q1", "answer value",
-       "\"grad_c_next\": the carousel alone, forgetting that h_t depends on C_t", WRONG_ANSWER, ANSWER_HINTS)
-def lstm_answer_q1_carousel_only():
-    return "grad_c_next"
+       "\"o\": the output gate, as if a zero cell state silenced the road through h_t", WRONG_ANSWER, ANSWER_HINTS)
+def lstm_answer_q1_output_gate():
+    return "o"
 
 
 @blind("lstm.answer_q1", "answer type",
-       "\"Both\", the right choice with a capital letter", WRONG_ANSWER + r"|upper.?case|lower.?case|case.?(in)?sensitive|capital|exact", ANSWER_HINTS)
+       "\"F\", the right choice with a capital letter", WRONG_ANSWER + r"|upper.?case|lower.?case|case.?(in)?sensitive|capital|exact", ANSWER_HINTS)
 def lstm_answer_q1_capitalised():
-    return "Both"
+    return "F"
 
 
 @blind("lstm.answer_q2", "answer value",
-       "\"approximately\"", WRONG_ANSWER, ANSWER_HINTS)
-def lstm_answer_q2_approximately():
-    return "approximately"
+       "sigma(b)^99 = 1/2: one forget gate too few over the 100 steps", WRONG_ANSWER, ANSWER_HINTS)
+def lstm_answer_q2_one_factor_short():
+    kept_per_step = 0.5 ** (1 / 99)
+    return math.log(kept_per_step / (1 - kept_per_step))
 
 
 @blind("lstm.answer_q2", "answer type",
-       "\" exactly\", the right choice with a leading space", WRONG_ANSWER + r"|space|exact", ANSWER_HINTS)
-def lstm_answer_q2_leading_space():
-    return " exactly"
+       "\"4.97\", the right number as a string", TYPE_WORDS + r"|string", ANSWER_HINTS)
+def lstm_answer_q2_string():
+    return "4.97"
 
 
 def _trained():
@@ -1492,12 +1494,13 @@ def gru_answer_q1_capital():
 
 
 @blind("gru.answer_q2", "answer value",
-       "\"n\": the candidate instead of the old state", WRONG_ANSWER, ANSWER_HINTS)
-def gru_answer_q2_candidate():
-    return "n"
+       "\"z\": the gate that multiplies h_{t-1}, whose gradient G * (h_{t-1} - n_t) is not zero", WRONG_ANSWER,
+       ANSWER_HINTS)
+def gru_answer_q2_update_gate():
+    return "z"
 
 
 @blind("gru.answer_q2", "answer type",
-       "\"h \", the right choice with a trailing space", WRONG_ANSWER + r"|space|exact", ANSWER_HINTS)
+       "\"r \", the right choice with a trailing space", WRONG_ANSWER + r"|space|exact", ANSWER_HINTS)
 def gru_answer_q2_trailing_space():
-    return "h "
+    return "r "
