@@ -158,11 +158,13 @@ from IPython.core.interactiveshell import InteractiveShell
 from autograder.grading.pipeline import GradingJob, sandbox_request
 from autograder.grading.plan import parts_of, plan_submission
 from autograder.sandbox import runner
+from autograder.sandbox.observe import warm_meta_device
 from autograder.sandbox.wire import read_inputs
 import autograder.sandbox.selfcheck_stand_in as stand_in
 
 sys.modules["autograder.selfcheck"] = stand_in  # the sandbox's: its visible checks do nothing, so neither here
 torch.set_num_threads(1)
+warm_meta_device()  # as the fork server does once, before its jobs
 signal.signal(signal.SIGPROF, runner._on_timer)
 signal.signal(signal.SIGALRM, runner._on_timer)
 source_path, seed, assignment, *submissions = sys.argv[1:]

@@ -24,17 +24,10 @@ from autograder.grading.record import record_result
 from .pipeline import GradingJob, fingerprint, grade_one, read_submission
 from .plan import Tampered, nbgrader_meta, plan_submission, rebuilt_notebook
 from .results import GRADED, SubmissionResult
-from .sandbox import WORK_ROOT, close_servers, ensure_runtime, gpu_count, use_gpu
+from .sandbox import batch_runtime, close_servers, ensure_runtime, gpu_count, use_gpu
 
 FINAL_STATUSES = GRADED | {"tampered", "invalid"}  # graded again only when the submission changes
 RESULTS = Path(".grading") / "results"
-
-
-def batch_runtime():
-    """Where this process stages the sandbox's code for its batches (check_sandbox may start the first
-    fork server on it)."""
-    WORK_ROOT.mkdir(parents=True, exist_ok=True)
-    return WORK_ROOT / f"runtime-{os.getpid()}"
 
 
 def students_of(coursedir, assignment):

@@ -23,6 +23,7 @@ from autograder.checks.cases import hidden_cases
 from autograder.checks.collect import case_records, planned_calls
 from autograder.checks.specs import SPECS
 from autograder.sandbox.devices import disable_tf32
+from autograder.sandbox.observe import warm_meta_device
 from autograder.sandbox.snapshots import OtherSnapshot, ScalarSnapshot
 from autograder.sandbox.wire import load_records, write_inputs
 from .plan import Tampered, parts_of, plan_submission
@@ -69,7 +70,21 @@ def fingerprint(job):
     return digest.hexdigest()[:32]
 
 
+_meta_warming, _meta_warm = threading.Lock(), threading.Event()
+
+
+def warm_host():
+    """Load the meta device's kernels in this process once (about 1 s), before grading threads compute
+    meta references side by side; `python -m autograder grade` calls it while its fork server starts."""
+    if not _meta_warm.is_set():
+        with _meta_warming:
+            if not _meta_warm.is_set():
+                warm_meta_device()
+                _meta_warm.set()
+
+
 def grade_one(job):
+    warm_host()
     start = time.perf_counter()
     if job.device == "cuda":
         disable_tf32()  # the references run here, on the host, in full float32 like the student's code

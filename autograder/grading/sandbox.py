@@ -99,58 +99,92 @@ def check_sandbox(runtime_dir=None, limits=None):
     with the reason, instead of on every submission. Given the runtime and the limits of a batch, the
     server that passed is kept for the first thread of this process that grades with them (its start
     is then paid once, not twice); every job still runs in its own isolated child of it."""
-    missing = [tool for tool in ("bwrap", "unshare", "setpriv", "prlimit") if shutil.which(tool) is None]
-    if missing:
-        raise SandboxUnavailable(f"missing {', '.join(missing)} (Debian: apt-get install bubblewrap util-linux)")
-    if os.geteuid() != 0:
-        raise SandboxUnavailable("the grader must run as root to give each sandbox its own user id "
-                                 "(and to bind the Python installation read-only)")
-    probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "setpriv",
-                            "--reuid=65534", "--regid=65534", "--clear-groups", "bwrap", "--unshare-all",
-                            "--ro-bind", "/usr", "/usr", *_system_links(), "/usr/bin/true"],
-                           capture_output=True, text=True, timeout=60)
-    if probe.returncode != 0:
-        raise SandboxUnavailable(f"bwrap cannot start: {probe.stderr.strip()[:300]}")
-    staged = runtime_dir is None
-    keep = not staged and limits is not None
-    runtime = ensure_runtime(runtime_dir or WORK_ROOT / f"runtime-check-{uuid.uuid4().hex}")
-    server = ForkServer(runtime, limits if keep else Limits(submission_seconds=180))
-    kept = False
-    try:
-        job = {"cells": [{"grade_id": "probe", "kind": "locked",
-                          "source": "import torch\nfrom autograder.selfcheck import check\nanswer = lambda: 42"}],
-               "checks": [{"grade_id": "probe", "check_id": "probe.answer", "function": "answer",
-                           "refusals": [], "cpu_seconds": 30}],
-               "device": "cpu", "cell_seconds": 30}
-        from autograder.sandbox.observe import Call
-        from autograder.sandbox.wire import load_records, write_inputs
-        buffer = io.BytesIO()
-        write_inputs(buffer, {"probe": [(Call({}, no_arguments=True), False)]})
-        run = server.run(job, buffer.getvalue())
-        report = json.loads(run.files.get("report.json", b"null") or b"null")
-        failed = report and (report.get("cells") or [None])[0]
-        if failed:
-            raise SandboxUnavailable(f"the sandbox's Python cannot run the course: {failed['error']}")
-        if "probe.npz" not in run.files:
-            raise SandboxUnavailable("the sandbox ran but wrote no result "
-                                     f"(exit {run.exit_code}; {run.output.strip()[-300:]})")
-        _, records = load_records(run.files["probe.npz"])
-        if records[0][0].result != 42:
-            raise SandboxUnavailable("the sandbox's probe returned a wrong record")
-        if keep:
-            with _idle_lock:
-                _idle_servers.setdefault((str(runtime), server.limits, False), []).append(server)
-                _all_servers.append(server)
-            kept = True
-    except SandboxUnavailable as error:
-        raise SandboxUnavailable(f"{error} [Python {sys.executable}, site-packages {', '.join(_site_dirs())}]") \
-            from None
-    finally:
-        if not kept:                  # kept only once its probe passed
-            server.close()
-        if staged:
-            shutil.rmtree(runtime, ignore_errors=True)
-    return limit_backend().describe()
+    return SandboxCheck(runtime_dir, limits).result()
+
+
+class SandboxCheck:
+    """check_sandbox in two steps, so that the caller's own imports overlap the server's start:
+    constructing it checks the tools and bwrap and starts the fork server's process (which imports
+    torch on its own); result() then waits for it, runs the probe job and returns what check_sandbox
+    returns, or raises SandboxUnavailable. Nothing here imports torch before result(). Construct it on
+    the thread that lives longest (the main one): the server dies with the thread that started it."""
+
+    def __init__(self, runtime_dir=None, limits=None):
+        missing = [tool for tool in ("bwrap", "unshare", "setpriv", "prlimit") if shutil.which(tool) is None]
+        if missing:
+            raise SandboxUnavailable(f"missing {', '.join(missing)} (Debian: apt-get install bubblewrap util-linux)")
+        if os.geteuid() != 0:
+            raise SandboxUnavailable("the grader must run as root to give each sandbox its own user id "
+                                     "(and to bind the Python installation read-only)")
+        probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "setpriv",
+                                "--reuid=65534", "--regid=65534", "--clear-groups", "bwrap", "--unshare-all",
+                                "--ro-bind", "/usr", "/usr", *_system_links(), "/usr/bin/true"],
+                               capture_output=True, text=True, timeout=60)
+        if probe.returncode != 0:
+            raise SandboxUnavailable(f"bwrap cannot start: {probe.stderr.strip()[:300]}")
+        self.staged = runtime_dir is None
+        self.keep = not self.staged and limits is not None
+        self.runtime = ensure_runtime(runtime_dir or WORK_ROOT / f"runtime-check-{uuid.uuid4().hex}")
+        self.server = ForkServer(self.runtime, limits if self.keep else Limits(submission_seconds=180))
+        self.finished = False
+        try:
+            self.server._start()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self):
+        """End the check without its result (the caller failed before asking for it)."""
+        if not self.finished:
+            self.finished = True
+            self.server.close()
+            if self.staged:
+                shutil.rmtree(self.runtime, ignore_errors=True)
+
+    def result(self):
+        kept, self.finished = False, True
+        try:
+            job = {"cells": [{"grade_id": "probe", "kind": "locked",
+                              "source": "import torch\nfrom autograder.selfcheck import check\nanswer = lambda: 42"}],
+                   "checks": [{"grade_id": "probe", "check_id": "probe.answer", "function": "answer",
+                               "refusals": [], "cpu_seconds": 30}],
+                   "device": "cpu", "cell_seconds": 30}
+            from autograder.sandbox.observe import Call
+            from autograder.sandbox.wire import load_records, write_inputs
+            buffer = io.BytesIO()
+            write_inputs(buffer, {"probe": [(Call({}, no_arguments=True), False)]})
+            run = self.server.run(job, buffer.getvalue())
+            report = json.loads(run.files.get("report.json", b"null") or b"null")
+            failed = report and (report.get("cells") or [None])[0]
+            if failed:
+                raise SandboxUnavailable(f"the sandbox's Python cannot run the course: {failed['error']}")
+            if "probe.npz" not in run.files:
+                raise SandboxUnavailable("the sandbox ran but wrote no result "
+                                         f"(exit {run.exit_code}; {run.output.strip()[-300:]})")
+            _, records = load_records(run.files["probe.npz"])
+            if records[0][0].result != 42:
+                raise SandboxUnavailable("the sandbox's probe returned a wrong record")
+            if self.keep:
+                with _idle_lock:
+                    _idle_servers.setdefault((str(self.runtime), self.server.limits, False), []).append(self.server)
+                    _all_servers.append(self.server)
+                kept = True
+        except SandboxUnavailable as error:
+            raise SandboxUnavailable(f"{error} [Python {sys.executable}, site-packages {', '.join(_site_dirs())}]") \
+                from None
+        finally:
+            if not kept:                  # kept only once its probe passed
+                self.server.close()
+            if self.staged:
+                shutil.rmtree(self.runtime, ignore_errors=True)
+        return limit_backend().describe()
+
+
+def batch_runtime():
+    """Where this process stages the sandbox's code for its batches (check_sandbox may start the first
+    fork server on it)."""
+    WORK_ROOT.mkdir(parents=True, exist_ok=True)
+    return WORK_ROOT / f"runtime-{os.getpid()}"
 
 
 _staging = threading.Lock()
@@ -353,10 +387,12 @@ class ForkServer:
     def __init__(self, runtime_dir, limits=Limits(), gpu=False):
         self.runtime_dir, self.limits, self.gpu = runtime_dir, _with_gpu_room(limits, gpu), gpu
         self.enclosure = self.process = self.replies = None
+        self.ready = False
 
     def run(self, job, inputs):
-        if self.process is None or self.process.poll() is not None:
+        if self.process is None or (self.ready and self.process.poll() is not None):
             self._start()
+        self._await_ready()
         self.enclosure.clear_out()
         job, inputs_file = self.enclosure.put_inputs(job, inputs)
         oom_before = self.enclosure.oom_kills()
@@ -388,21 +424,30 @@ class ForkServer:
         return run
 
     def _start(self):
+        """Start the server's process; it imports torch and the sandbox package on its own while this
+        process goes on, and the first run() waits until it is ready."""
         self.close()
         self.enclosure = _Enclosure(self.limits)
         read_end, write_end = os.pipe()
         command = _sandbox_command(self.enclosure.work, self.enclosure.uid, self.runtime_dir, self.limits,
                                    SERVER, ["/out", str(write_end)], read_only_root=True, gpu=self.gpu)
         self.log = open(self.enclosure.work / "server.log", "wb")
+        # bwrap --die-with-parent: the server lives as long as the thread that starts it (see SandboxCheck)
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=self.log,
                                         stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(write_end,),
                                         preexec_fn=self.enclosure.join())
         os.close(write_end)
         self.replies = os.fdopen(read_end, "rb")
+        self.ready = False
+
+    def _await_ready(self):
+        if self.ready:
+            return
         if self._reply(180) != "ready":
             log = (self.enclosure.work / "server.log").read_bytes()[-600:].decode("utf-8", "replace").strip()
             self.close()
             raise SandboxUnavailable(f"the fork server did not start: {log or 'no output'}")
+        self.ready = True
 
     def _reply(self, seconds):
         ready, _, _ = select.select([self.replies], [], [], seconds)

@@ -29,9 +29,11 @@ def serve(argv=None):
 
     import torch
     from IPython.core.interactiveshell import InteractiveShell  # noqa: F401 (imported once, for every child)
-    import autograder.sandbox.observe, autograder.sandbox.wire  # noqa: F401,E401
+    import autograder.sandbox.wire  # noqa: F401 (imported once, for every child)
+    from autograder.sandbox.observe import warm_meta_device
 
     torch.set_num_threads(1)
+    warm_meta_device()
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     replies = os.fdopen(int(reply_fd), "w", buffering=1)

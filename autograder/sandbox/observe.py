@@ -14,14 +14,12 @@ from autograder.sandbox.snapshots import snapshot
 MAX_ERROR_MESSAGE = 500
 
 
-def _warm_meta_device():
-    """The first operation on the meta device loads its kernels (about 1 s of CPU): done once here, at
-    import, so that the fork server's children (autograder.sandbox.forkserver imports this module) do not
-    each pay it inside their CPU limit when a hidden case runs on meta (autograder.checks.families)."""
+def warm_meta_device():
+    """The first operation on the meta device loads its kernels (about 1 s of CPU): the sandbox calls
+    this before any student code (once in the fork server, so that its children do not each pay it
+    inside their CPU limit when a hidden case runs on meta: autograder.checks.families). Not at import:
+    the grader's host imports this module too, and pays it only when it first computes a meta case."""
     torch.stack([torch.sigmoid(torch.empty(1, 1, device="meta") @ torch.empty(1, 1, device="meta"))])
-
-
-_warm_meta_device()
 
 
 @dataclass(frozen=True)

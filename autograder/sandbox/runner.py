@@ -184,9 +184,11 @@ def run_job(job, out_dir):
     import torch  # imported before any student code, as the notebook's setup cell would
     from IPython.core.interactiveshell import InteractiveShell
 
+    from autograder.sandbox.observe import warm_meta_device
     from autograder.sandbox.wire import read_inputs
 
     torch.set_num_threads(1)
+    warm_meta_device()  # before the limits start (a fork server's child finds it done already)
     if job["device"] == "cuda":
         from autograder.sandbox.devices import disable_tf32
         disable_tf32()
