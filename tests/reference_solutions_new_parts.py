@@ -160,10 +160,10 @@ def trained_adding_parameters():
 
 
 ANSWERS = {
-    "sequence_models.answer_q1": 1.0 / 3.0,
+    "sequence_models.answer_q1": 2 / 7,  # pi_0 = A_10 / (A_01 + A_10) = 0.2 / 0.7
     "sequence_models.answer_q2": 0.9 ** 19,
-    "rnn.answer_q1": 7,
-    "rnn.answer_q2": 3.0,
+    "rnn.answer_q1": 0.6715,  # dL/dW_hh = e_3 h_2 + e_2 h_1 of the scalar tanh RNN
+    "rnn.answer_q2": 45 / 17,  # 15 * 3 / sqrt(8^2 + 15^2)
     "lstm.answer_q1": "f",
     "lstm.answer_q2": -math.log(2 ** (1 / 100) - 1),  # sigma(b)^100 = 1/2
     "gru.answer_q1": "n",

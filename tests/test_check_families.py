@@ -14,6 +14,7 @@ from autograder.checks.cases import FAMILY_ASSIGNMENTS, family_cases, hidden_cas
 from autograder.checks.contracts import contract_for
 from autograder.checks.families import non_contiguous
 from autograder.checks.specs import SPECS
+from autograder.checks.specs_questions import smallest_forecasting_window_reference
 from autograder.selfcheck import check
 
 SEED = 20261206
@@ -383,8 +384,14 @@ def test_one_tensor_returned_twice_fails():
 # ----- answers: exact types, the precision the text asks -----
 
 @pytest.mark.parametrize("check_id, answer, passes", [
-    ("rnn.answer_q1", 7, True), ("rnn.answer_q1", 7.0, False), ("rnn.answer_q1", torch.tensor(7), False),
-    ("rnn.answer_q2", 3.0, True), ("rnn.answer_q2", 3, True), ("rnn.answer_q2", torch.tensor(3.0), False),
+    ("rnn.answer_q1", 0.6715, True), ("rnn.answer_q1", 0.6714945, True), ("rnn.answer_q1", 0.6716, False),
+    ("rnn.answer_q1", torch.tensor(0.6715), False),
+    ("rnn.answer_q2", 2.6471, True), ("rnn.answer_q2", 45 / 17, True), ("rnn.answer_q2", 2.647, False),
+    ("rnn.answer_q2", 3, False), ("rnn.answer_q2", torch.tensor(2.6471), False),
+    ("sequence_models.answer_q1", 0.2857, True), ("sequence_models.answer_q1", 2 / 7, True),
+    ("sequence_models.answer_q1", 0.4, False),
+    ("sequence_models.smallest_forecasting_window", smallest_forecasting_window_reference(), True),
+    ("sequence_models.smallest_forecasting_window", float(smallest_forecasting_window_reference()), False),
     ("sequence_models.answer_q2", 0.1351, True), ("sequence_models.answer_q2", 0.135, False),
     ("rnn.smallest_nonvanishing_radius", 1.85, True), ("rnn.smallest_nonvanishing_radius", 2.0, False),
     ("gru.answer_q2", "r", True), ("gru.answer_q2", "".join(["r"]), True), ("gru.answer_q2", "r ", False),

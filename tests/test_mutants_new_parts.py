@@ -193,9 +193,9 @@ MUTANTS = [
     ("gru.gru_step_backward", gru_step_with_the_new_state_in_dz),
     ("rnn.smallest_nonvanishing_radius", lambda: 1.0),  # the linear threshold, not the tanh one
     ("rnn.smallest_nonvanishing_radius", lambda: 1.5),  # still vanishing there
-    ("rnn.answer_q1", lambda: 8),                       # T - t + 1 factors
-    ("rnn.answer_q2", lambda: 5.0),                     # max_norm instead of the norm before clipping
-    ("sequence_models.answer_q1", lambda: 0.0),         # a zero row for a symbol never left
+    ("rnn.answer_q1", lambda: 0.3517),                  # the last step's term e_3 h_2 only
+    ("rnn.answer_q2", lambda: 3.0),                     # each tensor clipped on its own to max_norm
+    ("sequence_models.answer_q1", lambda: 0.4),         # the share of 0s in the short sequence
     ("sequence_models.answer_q2", lambda: 0.9 ** 20),   # one factor too many
     ("lstm.answer_q1", lambda: "o"),            # the output gate: it reaches h_t whatever C_{t-1} is
     ("lstm.answer_q2", lambda: 4.96),           # sigma(4.96)^100 = 0.497: just below half

@@ -8,6 +8,9 @@ to look for), a choice as a quoted string, or the explanation its check prints o
 The built site (_build/html; skipped when it is not built) must not hold it either: a numeric answer written
 with 2 to 6 decimals (103.00 included), or six consecutive words of the explanation (the deciding sentence,
 such as "truncation cuts the gradient, not the state"; runs of a formula's symbols do not count).
+Neither may hold a question's deciding fact (DECIDING_FACTS): the short statement or formula that settles it
+without the student working it out, such as "There are T - t factors" for a count of Jacobian factors; nor may
+the markdown above the question in its notebook.
 The new answers of issue 15 are measured here with the reference solutions, as the notebooks' run cells do.
 """
 from __future__ import annotations
@@ -20,6 +23,7 @@ import torch
 from bs4 import BeautifulSoup
 from nbclient import NotebookClient
 
+import reference_solutions as right
 import reference_solutions_char_lm as right_char_lm
 import reference_solutions_new_parts as right_new
 from autograder.checks.specs import SPECS
@@ -87,7 +91,7 @@ def test_answer_forms_and_leaks_find_a_printed_answer():
     assert "0.1351" in forms and leaks("h_20 = 0.1351\n", forms) == ["0.1351"]
     assert leaks("h_20 = 0.13512\n", ["0.1351"]) == [] and leaks("ratio 10.1351", ["0.1351"]) == []
     assert "'f'" in answer_forms("lstm.answer_q1") and "4.97" in answer_forms("lstm.answer_q2")
-    assert [f for f in answer_forms("rnn.answer_q1") if f != SPECS["rnn.answer_q1"].explanation] == []
+    assert "0.6715" in answer_forms("rnn.answer_q1") and "2.6471" in answer_forms("rnn.answer_q2")
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -101,14 +105,44 @@ def test_no_cell_above_a_question_prints_its_answer(assignment):
                    resources={"metadata": {"path": str(folder)}}).execute()
     problems = []
     for index, name in asked:
+        check_id = f"{assignment}.{name}"
         above = "\n".join(printed(cell) for cell in notebook.cells[:index] if cell.cell_type == "code")
-        found = leaks(above, answer_forms(f"{assignment}.{name}"))
+        found = leaks(above, answer_forms(check_id))
         if found:
             problems.append(f"{name}: the cells above its answer print {found}")
+        text_above = "\n".join(cell.source for cell in notebook.cells[:index] if cell.cell_type == "markdown")
+        # the question names its choices, so only a number, the explanation and the deciding fact count here
+        said = leaks(text_above, [SPECS[check_id].explanation] + numeric_forms(SPECS[check_id]))
+        found = said + stated_facts(DECIDING_FACTS.get(check_id, ()), text_above)
+        if found:
+            problems.append(f"{name}: the text above its answer states {found}")
     assert not problems, f"{assignment}:\n" + "\n".join(problems)
 
 
 # ----- the site and the markdown above a question: neither may give the answer away -----
+
+# The statement or formula that settles each question, as a pattern over words(text) (lower case, punctuation
+# and TeX dropped: "T - t" reads "t t"). A numeric answer is looked for by numeric_forms as well.
+DECIDING_FACTS = {
+    # dL/dW_hh = e_3 h_2 + e_2 h_1 + e_1 h_0 of the scalar RNN, and the vanishing first term
+    "rnn.answer_q1": (r"e 3 h 2 e 2 h 1", r"e 1 h 0 0", r"first step adds nothing"),
+    # the second tensor's clipped norm 15 * 3 / 17
+    "rnn.answer_q2": (r"15 3 17", r"45 17"),
+    # pi_0 of a two-symbol chain, A_10 / (A_01 + A_10), and its value 2/7
+    "sequence_models.answer_q1": (r"pi 0 a 10 a 01 a 10", r"a 10 a 01 a 10", r"0 2 0 7", r"2 7 0 2857"),
+}
+# The facts that gave away the questions issue 15 replaced in these notebooks (the trial found them).
+FACTS_BEFORE_ISSUE_15 = {
+    "rnn.answer_q1": (r"t t factors",),  # "how many Jacobian factors does d h_10 / d h_3 contain": 7
+    "rnn.answer_q2": (r"returns the norm it saw", r"norm before clipping"),  # the returned total_norm: 3.0
+    "sequence_models.answer_q1": (r"never left .{0,60}\buniform row",),  # a never-left row: 1/3
+}
+
+
+def stated_facts(patterns, text: str) -> list[str]:
+    padded = f" {' '.join(words(text))} "
+    return [pattern for pattern in patterns if re.search(rf"(?<= ){pattern}(?= )", padded)]
+
 
 SITE = book_root() / "_build" / "html"
 RUN_OF_WORDS = 6  # shorter runs ("the gradient of the loss") are common to any two texts on the subject
@@ -182,11 +216,28 @@ def test_the_site_checks_find_the_give_aways_that_issue_15_found():
     assert not shared_runs("d h_T / d h_t = J_T J_{T-1} ... J_{t+1}", r"\(d h_T / d h_t = J_T J_{T-1} \cdots\)")
 
 
+def test_the_deciding_facts_find_the_give_aways_of_the_rnn_and_sequence_models_questions():
+    """The sentences the student trial found, as the pages and the notebook wrote them before issue 15."""
+    old = FACTS_BEFORE_ISSUE_15
+    assert stated_facts(old["rnn.answer_q1"], r"on the right. There are \(T - t\) factors: the further back")
+    assert stated_facts(old["rnn.answer_q2"], "watch the gradient norm for a while (`clip_grad_norm_` returns "
+                                              "the norm it saw) and choose")
+    assert stated_facts(old["sequence_models.answer_q1"], "A symbol that is never left (its row has no counts) "
+                                                          "gets the uniform row $1/K$. Every row")
+    new = DECIDING_FACTS
+    assert stated_facts(new["rnn.answer_q1"], r"$e_3 h_2 + e_2 h_1$") and not stated_facts(
+        new["rnn.answer_q1"], r"$e_t^\top h_{t-1}$, summed over $t = 1, \ldots, T$")
+    assert stated_facts(new["rnn.answer_q2"], "15 * 3 / 17") and not stated_facts(new["rnn.answer_q2"], "15 * 3 / 19")
+    assert stated_facts(new["sequence_models.answer_q1"], r"$\pi_0 = A_{10} / (A_{01} + A_{10})$")
+    assert stated_facts(new["sequence_models.answer_q1"], "0.2 / 0.7")
+    assert not stated_facts(new["sequence_models.answer_q1"], "0.2 / 0.75")
+
+
 @pytest.mark.parametrize("check_id", ASKED)
 def test_no_page_of_the_site_gives_a_question_away(site_pages, check_id):
     spec = SPECS[check_id]
     problems = {docname: leaks(text, numeric_forms(spec)) + shared_runs(spec.explanation, text)
-                for docname, text in site_pages.items()}
+                + stated_facts(DECIDING_FACTS.get(check_id, ()), text) for docname, text in site_pages.items()}
     problems = {docname: found for docname, found in problems.items() if found}
     assert not problems, f"{check_id}: the site gives the answer away: {problems}"
 
@@ -278,3 +329,41 @@ def test_gru_q2_from_a_zero_state_only_the_reset_rows_get_no_gradient():
         random_tensor(generator, batch, hidden))
     silent = [gate for gate, block in zip("rzn", gradients["bias_ih"].chunk(3)) if not block.abs().max()]
     assert silent == [expected_choice("gru.answer_q2")]
+
+
+def test_rnn_q1_dL_dW_hh_of_the_scalar_rnn():
+    one = dict(dtype=torch.float64)
+    x = torch.tensor([1.0, 0.0, 0.0], **one).reshape(3, 1, 1)
+    weights = (torch.ones(1, 1, **one), torch.full((1, 1), 0.5, **one), torch.zeros(1, **one), torch.zeros(1, **one))
+    by_hand = right.rnn_bptt(x, torch.zeros(1, 1, **one), *weights, torch.ones(1, 1, **one))[1].item()
+    weight_hh = weights[1].clone().requires_grad_()
+    h = torch.zeros(1, 1, **one)
+    for x_t in x:
+        h = torch.tanh(x_t @ weights[0].T + h @ weight_hh.T)
+    h.sum().backward()
+    assert by_hand == pytest.approx(weight_hh.grad.item(), abs=1e-12)
+    assert by_hand == pytest.approx(expected_number("rnn.answer_q1"), abs=1e-12)
+    assert abs(0.6715 - by_hand) <= SPECS["rnn.answer_q1"].tolerance < abs(0.3517 - by_hand)  # not the last term alone
+
+
+def test_rnn_q2_the_clipped_norm_of_the_second_tensor():
+    first, second = torch.full((4,), 4.0, dtype=torch.float64), torch.full((9,), 5.0, dtype=torch.float64)
+    clipped, total_norm = right.clip_grad_norm([first, second], 3.0)
+    assert total_norm.item() == pytest.approx(17.0)
+    assert torch.linalg.vector_norm(clipped[1]).item() == pytest.approx(expected_number("rnn.answer_q2"), abs=1e-12)
+    parameters = [torch.zeros(4, dtype=torch.float64, requires_grad=True),
+                  torch.zeros(9, dtype=torch.float64, requires_grad=True)]
+    for parameter, gradient in zip(parameters, (first, second)):
+        parameter.grad = gradient.clone()
+    torch.nn.utils.clip_grad_norm_(parameters, 3.0)  # PyTorch's rule, in place on .grad
+    assert torch.allclose(parameters[1].grad, clipped[1], rtol=0, atol=1e-12)
+
+
+def test_sequence_models_q1_the_stationary_share_of_symbol_0():
+    estimate = right.transition_matrix(torch.tensor([0, 0, 0, 1, 1, 1, 1, 1, 0, 1]), 2)
+    distribution = torch.tensor([1.0, 0.0], dtype=torch.float64)
+    for _ in range(200):
+        distribution = distribution @ estimate
+    assert torch.allclose(distribution @ estimate, distribution, atol=1e-15)
+    assert distribution[0].item() == pytest.approx(expected_number("sequence_models.answer_q1"), abs=1e-12)
+    assert abs(0.4 - distribution[0].item()) > 0.1  # the share of 0s in the sequence itself is wrong

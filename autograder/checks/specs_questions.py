@@ -144,14 +144,57 @@ def forget_bias_keeping_half():
     return math.log(kept_per_step / (1 - kept_per_step))
 
 
+# ----- the numbers of the rnn and sequence_models questions, from the set-ups the notebooks state -----
+
+# rnn q1: a tanh RNN with one input and one unit, W_ih = 1, W_hh = 0.5, biases 0, h_0 = 0, x = (1, 0, 0),
+# L = h_3 (G = 1); the answer is dL/dW_hh, by the BPTT sums.
+SCALAR_RNN = dict(weight_ih=1.0, weight_hh=0.5, inputs=(1.0, 0.0, 0.0))
+
+
+def scalar_rnn_weight_hh_gradient():
+    states = [0.0]
+    for x in SCALAR_RNN["inputs"]:
+        states.append(math.tanh(SCALAR_RNN["weight_ih"] * x + SCALAR_RNN["weight_hh"] * states[-1]))
+    delta, gradient = 1.0, 0.0
+    for t in range(len(SCALAR_RNN["inputs"]), 0, -1):
+        e = delta * (1 - states[t] ** 2)
+        gradient += e * states[t - 1]
+        delta = e * SCALAR_RNN["weight_hh"]
+    return gradient
+
+
+# rnn q2: two gradient tensors of norms 8 and 15 clipped together with max_norm = 3; the answer is the norm of
+# the second one after clipping.
+CLIPPED_NORMS, CLIP_MAX_NORM = (8.0, 15.0), 3.0
+
+
+def clipped_second_gradient_norm():
+    total = math.hypot(*CLIPPED_NORMS)
+    return CLIPPED_NORMS[1] * min(1.0, CLIP_MAX_NORM / (total + 1e-6))
+
+
+# sequence_models q1: the chain estimated from 0 0 0 1 1 1 1 1 0 1 (K = 2); the answer is pi_0 of pi = pi A.
+MARKOV_STATES = (0, 0, 0, 1, 1, 1, 1, 1, 0, 1)
+
+
+def stationary_share_of_symbol_0():
+    counts = np.zeros((2, 2))
+    for previous, following in zip(MARKOV_STATES, MARKOV_STATES[1:]):
+        counts[previous, following] += 1
+    A = counts / counts.sum(axis=1, keepdims=True)
+    return A[1, 0] / (A[0, 1] + A[1, 0])
+
+
 FOUR_DECIMALS = 0.5e-4  # "to four decimals": half a unit of the fourth decimal
 TWO_DECIMALS = 0.5e-2  # "to two decimals"
 
 QUESTION_SPECS = [
     # sequence_models
-    _number("sequence_models.answer_q1", lambda: 1.0 / 3.0, 1e-6,
-            "Symbol 2 occurs only at the last step, so it is never left: its row has no counts and gets the "
-            "uniform row 1/K = 1/3, not zeros (a row of zeros would not be a distribution)."),
+    _number("sequence_models.answer_q1", stationary_share_of_symbol_0, FOUR_DECIMALS,
+            "The counts give A_00 = A_01 = 2/4 = 0.5, A_10 = 1/5 = 0.2 and A_11 = 4/5 = 0.8. pi = pi A with two "
+            "symbols says that as much probability leaves symbol 0 as enters it at each step: pi_0 A_01 = "
+            "pi_1 A_10, so pi_0 = A_10 / (A_01 + A_10) = 0.2 / 0.7 = 2/7 = 0.2857. It is not the 4/10 of the "
+            "sequence itself: that sequence is short, and it starts in symbol 0."),
     _number("sequence_models.answer_q2", lambda: 0.9 ** 19, FOUR_DECIMALS,
             "x_0 enters h_1 = x_0 W_ih^T = 1, and each of the 19 later steps multiplies the state by W_hh = 0.9: "
             "h_20 = 0.9^19. A linear latent state forgets its past geometrically when |W_hh| < 1."),
@@ -164,12 +207,17 @@ QUESTION_SPECS = [
             "hardly moves. The window a task needs is found by measuring; an RNN's state carries the past "
             "without a fixed window."),
     # rnn
-    _number("rnn.answer_q1", lambda: 7, 0.0, integer=True, explanation=
-            "d h_T / d h_t = J_T J_{T-1} ... J_{t+1} has one factor per step from t+1 to T: T - t = 7. "
-            "Each factor is diag(1 - h_k^2) W_hh, so the product of 7 of them shrinks or grows geometrically."),
-    _number("rnn.answer_q2", lambda: 3.0, 1e-9,
-            "total_norm is the norm *before* clipping, and a gradient whose norm is below max_norm is "
-            "returned unchanged (the scale is min(1, max_norm / (norm + 1e-6)) = 1)."),
+    _number("rnn.answer_q1", scalar_rnn_weight_hh_gradient, FOUR_DECIMALS,
+            "Forward: h_1 = tanh(1) = 0.7616, h_2 = tanh(0.5 h_1) = 0.3634, h_3 = tanh(0.5 h_2) = 0.1797. Back: "
+            "e_3 = G (1 - h_3^2) = 0.9677, delta_2 = e_3 W_hh = 0.4838, e_2 = delta_2 (1 - h_2^2) = 0.4200. "
+            "dL/dW_hh = e_3 h_2 + e_2 h_1 + e_1 h_0 = 0.3517 + 0.3198 + 0 = 0.6715. The first step adds nothing "
+            "because h_0 = 0; the input x_1 still reaches the gradient, through h_1 in the second step's term, "
+            "after one factor of W_hh on the way back."),
+    _number("rnn.answer_q2", clipped_second_gradient_norm, FOUR_DECIMALS,
+            "Clipping by the global norm multiplies every tensor by the same scale: the total norm is "
+            "sqrt(8^2 + 15^2) = 17, the scale 3 / (17 + 1e-6), and the second tensor's norm becomes 15 * 3 / 17 "
+            "= 2.6471 (the first's 24/17 = 1.4118). Clipped one tensor at a time, the second would have norm 3 "
+            "and the first would stay at 8: a different direction, and a total norm above 3."),
     _number("rnn.smallest_nonvanishing_radius", smallest_nonvanishing_radius_reference, RADIUS_TOLERANCE,
             "tanh' = 1 - h^2 is below 1 wherever a unit is active, so each Jacobian factor shrinks the "
             "gradient by more than W_hh alone would: the threshold of a tanh RNN driven by inputs lies above "

@@ -325,22 +325,22 @@ def latent_update_batch_of_one_as_vector(h, x, W_hh, W_ih):
 
 
 @blind("sequence_models.answer_q1", "answer value",
-       "0.5: row 1's entry read instead of row 2's", WRONG_ANSWER, ANSWER_HINTS)
-def seq_answer_q1_row_one():
-    return 0.5
+       "0.7143: pi_1 returned instead of pi_0", WRONG_ANSWER, ANSWER_HINTS)
+def seq_answer_q1_other_symbol():
+    return 5 / 7
 
 
 @blind("sequence_models.answer_q1", "answer type",
-       "np.float32(1/3), a numpy scalar (and rounded to float32) instead of a Python number",
+       "np.float32(2/7), a numpy scalar (and rounded to float32) instead of a Python number",
        TYPE_WORDS, ANSWER_HINTS)
 def seq_answer_q1_numpy_float32():
-    return np.float32(1 / 3)
+    return np.float32(2 / 7)
 
 
 @blind("sequence_models.answer_q1", "answer type",
-       "the string \"1/3\" instead of a number", TYPE_WORDS + r"|string", ANSWER_HINTS)
+       "the string \"2/7\" instead of a number", TYPE_WORDS + r"|string", ANSWER_HINTS)
 def seq_answer_q1_string():
-    return "1/3"
+    return "2/7"
 
 
 @blind("sequence_models.answer_q2", "answer type",
@@ -838,27 +838,28 @@ def smallest_nonvanishing_radius_index():
 
 
 @blind("rnn.answer_q1", "answer type",
-       "np.int64(7), a numpy integer instead of a Python int", TYPE_WORDS, ANSWER_HINTS)
-def rnn_answer_q1_numpy_int():
-    return np.int64(7)
+       "np.float32(0.6715), a numpy scalar instead of a Python number", TYPE_WORDS, ANSWER_HINTS)
+def rnn_answer_q1_numpy_float32():
+    return np.float32(0.6715)
 
 
 @blind("rnn.answer_q1", "answer value",
-       "6: one factor too few (T - 3 - 1)", WRONG_ANSWER, ANSWER_HINTS)
-def rnn_answer_q1_six():
-    return 6
+       "1.0: the tanh left out, as if h_3 = W_hh^2 x_1 and dL/dW_hh = 2 W_hh",
+       WRONG_ANSWER, ANSWER_HINTS)
+def rnn_answer_q1_linear_forward():
+    return 1.0
 
 
 @blind("rnn.answer_q2", "answer type",
-       "np.float32(3.0), a numpy scalar instead of a Python number", TYPE_WORDS, ANSWER_HINTS)
+       "np.float32(2.6471), a numpy scalar instead of a Python number", TYPE_WORDS, ANSWER_HINTS)
 def rnn_answer_q2_numpy():
-    return np.float32(3.0)
+    return np.float32(2.6471)
 
 
 @blind("rnn.answer_q2", "answer value",
-       "1.0: the scale factor instead of the total norm", WRONG_ANSWER, ANSWER_HINTS)
+       "0.1765: the scale 3/17 instead of the clipped tensor's norm", WRONG_ANSWER, ANSWER_HINTS)
 def rnn_answer_q2_scale():
-    return 1.0
+    return 3 / 17
 
 
 # ===================================== lstm =====================================

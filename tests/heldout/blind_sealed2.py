@@ -247,17 +247,17 @@ def transition_counts_on_cpu(states, n_states):
 
 
 @blind("sequence_models.answer_q1", "answer type",
-       "1/3 given to three decimals (0.333) where four are asked",
+       "2/7 given to three decimals (0.286) where four are asked",
        WRONG_ANSWER, others())
 def seq_answer_q1_three_decimals():
-    return 0.333
+    return 0.286
 
 
 @blind("sequence_models.answer_q1", "answer value",
-       "0.0: state 2 is never left, so its row was taken as zeros",
+       "0.2: A_10 read as pi_0, without the share that stays in symbol 1",
        WRONG_ANSWER, others())
-def seq_answer_q1_zero():
-    return 0.0
+def seq_answer_q1_transition_entry():
+    return 0.2
 
 
 @blind("sequence_models.markov_log_likelihood", "long sequence",
@@ -510,17 +510,17 @@ def rnn_bptt_overwrites_w_ih(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grad
 
 
 @blind("rnn.answer_q1", "answer type",
-       "7.0, a float where an int is asked",
+       "the right number as a 1x1 tensor, the way rnn_bptt returns grad_weight_hh",
        TYPE_WORDS, others())
-def rnn_answer_q1_float_blind2():
-    return 7.0
+def rnn_answer_q1_tensor_blind2():
+    return torch.tensor([[0.6715]])
 
 
 @blind("rnn.answer_q1", "answer value",
-       "8: one factor per step from 3 to 10, both counted",
+       "0.6715 + 0.0882: e_1 multiplied by x_1 = 1 instead of h_0 = 0",
        WRONG_ANSWER, others())
-def rnn_answer_q1_eight():
-    return 8
+def rnn_answer_q1_input_for_state():
+    return 0.7597
 
 
 @blind("rnn.hidden_gradient_norms", "formula",
@@ -664,17 +664,17 @@ def clip_float32_accumulator(grads, max_norm):
 
 
 @blind("rnn.answer_q2", "answer value",
-       "5.0: takes the returned norm to be max_norm",
+       "45/23 = 1.9565: the two norms added (8 + 15) instead of combined as sqrt(8^2 + 15^2)",
        WRONG_ANSWER, others())
-def rnn_answer_q2_max_norm_blind2():
-    return 5.0
+def rnn_answer_q2_norms_added_blind2():
+    return 45 / 23
 
 
 @blind("rnn.answer_q2", "answer type",
        "the right number as a 0-dim tensor",
        TYPE_WORDS, others())
 def rnn_answer_q2_tensor_blind2():
-    return torch.tensor(3.0)
+    return torch.tensor(45 / 17)
 
 
 # ===================================================================== lstm

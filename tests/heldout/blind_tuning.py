@@ -306,17 +306,17 @@ def latent_update_cached_transposes(h, x, W_hh, W_ih):
 
 
 @blind("sequence_models.answer_q1", "answer value",
-       "0: row 2 has no counts, so A_20 is read as zero instead of the uniform 1/3",
+       "0.4: the share of 0s in the ten symbols of the sequence, not of the chain",
        WRONG_ANSWER, ANSWER_HINTS)
-def answer_q1_unvisited_is_zero():
-    return 0.0
+def answer_q1_share_in_the_sequence():
+    return 0.4
 
 
 @blind("sequence_models.answer_q1", "answer type",
-       "1/3 rounded to two decimals, 0.33",
+       "2/7 rounded to two decimals, 0.29",
        WRONG_ANSWER + r"|decimal|precision|round", ANSWER_HINTS)
 def answer_q1_rounded():
-    return 0.33
+    return 0.29
 
 
 @blind("sequence_models.answer_q2", "answer value",
@@ -748,27 +748,27 @@ def smallest_nonvanishing_radius_as_tensor():
 
 
 @blind("rnn.answer_q1", "answer type",
-       "7.0, a float where an int is asked", TYPE_WORDS, ANSWER_HINTS)
-def rnn_answer_q1_float():
-    return 7.0
+       "the string \"0.6715\" instead of a number", TYPE_WORDS, ANSWER_HINTS)
+def rnn_answer_q1_string():
+    return "0.6715"
 
 
 @blind("rnn.answer_q1", "answer value",
-       "8: counts the states h_3..h_10 instead of the factors J_4..J_10", WRONG_ANSWER, ANSWER_HINTS)
-def rnn_answer_q1_counts_states():
-    return 8
+       "0.3517: only the last step's term e_3 h_2, the sum over time forgotten", WRONG_ANSWER, ANSWER_HINTS)
+def rnn_answer_q1_last_term_only():
+    return 0.3517
 
 
 @blind("rnn.answer_q2", "answer value",
-       "5.0: the norm after clipping read as max_norm", WRONG_ANSWER, ANSWER_HINTS)
-def rnn_answer_q2_max_norm():
-    return 5.0
+       "3.0: each tensor clipped on its own to max_norm", WRONG_ANSWER, ANSWER_HINTS)
+def rnn_answer_q2_clipped_alone():
+    return 3.0
 
 
 @blind("rnn.answer_q2", "answer type",
-       "torch.tensor([3.0]), a 1-element tensor instead of a number", TYPE_WORDS, ANSWER_HINTS)
+       "torch.tensor([2.6471]), a 1-element tensor instead of a number", TYPE_WORDS, ANSWER_HINTS)
 def rnn_answer_q2_tensor():
-    return torch.tensor([3.0])
+    return torch.tensor([2.6471])
 
 
 # ===================================== lstm =====================================
