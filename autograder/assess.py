@@ -14,7 +14,7 @@ from autograder.checks.cases import DEFAULT_SEED, hidden_cases
 from autograder.checks.collect import collect
 from autograder.checks.compare import max_error
 from autograder.checks.contracts import contract_for
-from autograder.checks.gradients import gradient_checked
+from autograder.checks.gradients import gradient_checked, reference_gradients
 from autograder.checks.judge import clone_inputs, expected_outcome, judge
 from autograder.checks.specs import SPECS, assignment_of
 from autograder.checks.tolerances import tolerance_for
@@ -25,9 +25,10 @@ from autograder.sandbox.snapshots import snapshot
 from autograder.sandbox.threads import one_thread
 
 CHECK_IDS = tuple(SPECS)
-# A grading worker judges many submissions on the same hidden cases: each case's reference outcome is
-# computed once per process (the cases are rebuilt from their seeds, so equal descriptions mean equal inputs).
-_OUTCOMES = {}
+# A grading worker judges many submissions on the same hidden cases: each case's reference outcome and
+# gradients are computed once per process (the cases are rebuilt from their seeds, so equal descriptions
+# mean equal inputs).
+_OUTCOMES, _GRADIENTS = {}, {}
 _OUTCOMES_KEPT = 4096
 
 
@@ -58,7 +59,8 @@ def _assess(check_id, records):
         tolerance = tolerance_for(check_id, case.device, case.dtype)
         expected, expected_error = outcome = _reference_outcome(spec, case, inputs)
         message = judge(spec, inputs, record.observation, tolerance, outcome,
-                        gradient_due=gradient_checked(contract_for(check_id), case))
+                        gradient_due=gradient_checked(contract_for(check_id), case),
+                        gradients_of=lambda: _reference_gradients(spec, case, inputs))
         if message and message.startswith("not implemented"):
             return Result(check_id, False, f"{check_id}: {message}", float("inf"), len(records), seconds)
         view = case_view(spec, case, inputs, record.observation, outcome, tolerance)
@@ -97,16 +99,29 @@ def _reference_outcome(spec, case, inputs):
     return clone_inputs(expected), expected_error
 
 
+def _reference_gradients(spec, case, inputs):
+    key = (spec.check_id, repr(case))
+    gradients = _GRADIENTS.get(key)  # one read, as in _reference_outcome
+    if gradients is None:
+        if len(_GRADIENTS) >= _OUTCOMES_KEPT:
+            _GRADIENTS.clear()
+        gradients = _GRADIENTS[key] = reference_gradients(spec, inputs)
+    return {name: gradient.clone() for name, gradient in gradients.items()}
+
+
 def prepare_references(checks):
-    """Compute and keep the reference outcome of every case of `checks` ({check id: hidden cases}) not
-    kept yet: the grader calls it while the sandbox runs, so the first submission of an assignment in a
-    process does not wait for them after its run."""
+    """Compute and keep the reference outcome (and gradients, where compared) of every case of `checks`
+    ({check id: hidden cases}) not kept yet: the grader calls it while the sandbox runs, so the first
+    submission of an assignment in a process does not wait for them after its run."""
     with one_thread():
         for check_id, cases in checks.items():
             spec = SPECS[check_id]
+            contract = contract_for(check_id)
             for case in cases:
-                if (check_id, repr(case)) not in _OUTCOMES:
-                    _reference_outcome(spec, case, spec.make_inputs(case))
+                key = (check_id, repr(case))
+                outcome = _OUTCOMES.get(key) or _reference_outcome(spec, case, spec.make_inputs(case))
+                if outcome[1] is None and key not in _GRADIENTS and gradient_checked(contract, case):
+                    _reference_gradients(spec, case, spec.make_inputs(case))
 
 
 def run_check(check_id, fn, device=None, seed=DEFAULT_SEED):

@@ -31,11 +31,13 @@ def expected_outcome(spec, inputs):
         return None, type(error)
 
 
-def judge(spec, inputs, observation, tolerance, outcome=None, gradient_due=False):
+def judge(spec, inputs, observation, tolerance, outcome=None, gradient_due=False, gradients_of=None):
     """None when the observation is right for these inputs; else a message saying what is wrong.
 
     `outcome` is expected_outcome(spec, inputs), when the caller has it already; `gradient_due` says
-    whether this case compares gradients (autograder.checks.gradients.gradient_checked). The order follows the
+    whether this case compares gradients (autograder.checks.gradients.gradient_checked); `gradients_of`,
+    when given, returns the reference's gradients of these inputs (a caller that keeps them; else computed
+    here with autograder.checks.gradients.reference_gradients). The order follows the
     contract (autograder.checks.contracts): refused kernels, documented ValueErrors, exceptions, inputs returned
     or changed in place, outputs sharing memory, then type, container, shape, dtype, device, values, an output
     the text says is detached that requires grad, and last the gradient.
@@ -78,7 +80,7 @@ def judge(spec, inputs, observation, tolerance, outcome=None, gradient_due=False
                       fixed_dtype=contract_for(spec.check_id).fixed_dtype) or attached_message(spec, inputs, observation)
     if message or not gradient_due:
         return message
-    return judge_gradient(spec, inputs, observation, gradient_tolerance(tolerance))
+    return judge_gradient(spec, inputs, observation, gradient_tolerance(tolerance), gradients_of)
 
 
 META_VALUE_READ = "cannot be called on meta tensors"  # Tensor.item(), bool(), float() of a meta tensor
@@ -96,8 +98,9 @@ def reads_values_on_meta(spec, inputs, observation):
     return on_meta and observation.error_type == "RuntimeError" and META_VALUE_READ in observation.error_message
 
 
-def judge_gradient(spec, inputs, observation, tolerance):
-    """None when the gradient through the function matches the reference's; else why not."""
+def judge_gradient(spec, inputs, observation, tolerance, gradients_of=None):
+    """None when the gradient through the function matches the reference's; else why not. `gradients_of`:
+    as for judge."""
     keep = ("cells and layers must stay differentiable: use torch operations on the inputs, without "
             ".detach(), torch.no_grad(), numpy round trips, .item() or torch.tensor(values)")
     if observation.gradient_error:
@@ -109,7 +112,7 @@ def judge_gradient(spec, inputs, observation, tolerance):
     if observation.detached_outputs:
         which = ", ".join(f"`{names[k]}`" if k < len(names) else f"output {k}" for k in observation.detached_outputs)
         return f"the values are right, but {which} carries no gradient (it is cut off from the inputs)\n{keep}"
-    wanted = reference_gradients(spec, inputs)
+    wanted = gradients_of() if gradients_of is not None else reference_gradients(spec, inputs)
     for name, grad in observation.gradients.items():
         reference = wanted[name]
         if grad is None:
