@@ -162,13 +162,17 @@ def _grade(args):
         except SandboxUnavailable as error:
             return _no_sandbox(error)
     try:
-        from autograder.grading.batch import grade_batches, students_of, summary
+        from autograder.grading.batch import batch_device, grade_batches, source_file, students_of, summary
         from autograder.grading.results import format_table
+        from autograder.grading.pipeline import prepare_references_for, warm_host
         from autograder.grading.progress import BatchProgress
 
-        from autograder.grading.pipeline import warm_host
         config = load_course_config(course_dir / "nbgrader_config.py")
-        warm_host()  # while the fork server starts
+        coursedir = course_directory(course_dir, config)
+        if not (args.dask or args.scheduler):  # while the fork server starts (Dask workers judge on their own)
+            warm_host()
+            for assignment in args.assignments:
+                prepare_references_for(str(source_file(coursedir, assignment)), batch_device(grading), grading.seed)
         if sandbox_check is not None:
             try:
                 print(sandbox_check.result(), file=sys.stderr)
@@ -178,7 +182,6 @@ def _grade(args):
             from autograder.grading.distributed import quiet_dask_logs
             quiet_dask_logs()
         _started()
-        coursedir = course_directory(course_dir, config)
         start = time.perf_counter()
         batches = {a: args.student or students_of(coursedir, a) for a in args.assignments}
         progress = BatchProgress(total=sum(len(students) for students in batches.values()))

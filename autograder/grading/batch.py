@@ -87,10 +87,7 @@ def grade_batches(coursedir, config, grading, batches, jobs=None, unsafe=False, 
 
     on_start(student, assignment) is called as a submission starts, on_result(result, kept) as each
     result is recorded (kept: an earlier grade was kept)."""
-    device = grading.device
-    if device == "auto":
-        import torch
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = batch_device(grading)
     runtime = batch_runtime()
     ensure_runtime(runtime)
     try:
@@ -128,6 +125,14 @@ def grade_batches(coursedir, config, grading, batches, jobs=None, unsafe=False, 
     finally:
         if not keep_servers:
             close_servers()
+
+
+def batch_device(grading):
+    """The device a batch is graded on: the grading configuration's, "auto" resolved here."""
+    if grading.device != "auto":
+        return grading.device
+    import torch
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _gpu_slots(todo, workers):

@@ -188,6 +188,19 @@ def _check_inputs(parts, device, seed):
     return buffer.getvalue()
 
 
+def prepare_references_for(source, device, seed):
+    """The reference outcomes of the hidden cases of the assignment whose source notebook is `source`,
+    computed now in this process (the grade command does it while its fork server starts; the grading
+    threads then find them). A failure is left to the judging, as in _prepare_references."""
+    try:
+        parts = parts_of(nbformat.read(source, as_version=4))
+    except Exception:
+        return
+    if device == "cuda":
+        disable_tf32()  # as grade_one does before its references
+    _prepare_references(parts, GradingJob("", "", "", source, seed, "", device=device))
+
+
 def _prepare_references(parts, job):
     """The reference outcomes of the parts' hidden cases, computed ahead of the judging (a failure here is
     left to the judging, which computes them again and says what failed)."""
