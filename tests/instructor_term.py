@@ -2,6 +2,7 @@
 two assignments in one pool, then `feedback`, on a course of solved submissions and one whose answer prints
 nbgrader's hidden-test marker. Session-scoped (tests/conftest.py registers it), so the round runs once.
 """
+import inspect
 import os
 import subprocess
 import sys
@@ -9,19 +10,14 @@ import sys
 import nbformat
 import pytest
 
+import reference_solutions
 from autograder.grading.course_dir import make_course
 from autograder.nbgrader.submissions import solved_copy, with_answer, write_submission
 
 ASSIGNMENTS = ("sequence_models", "rnn")
-PRINTS_THE_MARKER = '''def rnn_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity="tanh"):
-    print("### BEGIN HIDDEN TESTS")  # what a student may well type
-    pre_activation = x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh
-    if nonlinearity == "tanh":
-        return torch.tanh(pre_activation)
-    if nonlinearity == "relu":
-        return torch.relu(pre_activation)
-    raise ValueError(f"unknown nonlinearity {nonlinearity!r}")
-'''
+# The right rnn_cell with a print of nbgrader's hidden-test marker as its first line.
+PRINTS_THE_MARKER = inspect.getsource(reference_solutions.rnn_cell).replace(
+    "\n", '\n    print("### BEGIN HIDDEN TESTS")  # what a student may well type\n', 1)
 
 
 def command(*args):

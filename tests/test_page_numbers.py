@@ -146,20 +146,20 @@ def _distance(sentence: str, earlier: str, later: str) -> int:
     return words.index(later) - words.index(earlier)
 
 
-def test_short_term_example_counts_words(site_dir):
-    text = prose(site_dir, "book/sequence_models/index")
-    sentence = found(r"“\s*(it rained, so the road was\s+wet)\s*”", text)[1]
-    words = {"three": 3, "four": 4, "five": 5, "six": 6}
-    stated = found(r"wet is predictable from rained , (\w+) words earlier", text)[1]
-    assert words[stated] == _distance(sentence, "rained", "wet")
+NUMBER_WORDS = {"three": 3, "four": 4, "five": 5, "six": 6, "eleven": 11, "twelve": 12, "thirteen": 13,
+                "fourteen": 14}
 
 
-def test_long_term_example_counts_words(site_dir):
-    text = prose(site_dir, "book/rnn/vanishing_exploding")
-    sentence = found(r"“(the cat, which the neighbours [^”]*sits) ”", text)[1]
-    words = {"eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14}
-    stated = found(r"the verb agrees with cat , (\w+) words before it\)", text)[1]
-    assert words[stated] == _distance(sentence, "cat", "sits")
+@pytest.mark.parametrize("docname, sentence, claim, earlier, later", [
+    ("book/sequence_models/index", r"“\s*(it rained, so the road was\s+wet)\s*”",
+     r"wet is predictable from rained , (\w+) words earlier", "rained", "wet"),
+    ("book/rnn/vanishing_exploding", r"“(the cat, which the neighbours [^”]*sits) ”",
+     r"the verb agrees with cat , (\w+) words before it\)", "cat", "sits"),
+])
+def test_example_sentences_count_their_words(site_dir, docname, sentence, claim, earlier, later):
+    text = prose(site_dir, docname)
+    quoted = found(sentence, text)[1]
+    assert NUMBER_WORDS[found(claim, text)[1]] == _distance(quoted, earlier, later)
 
 
 # --- sequence_models/autoregressive: the data the prose describes -----------------------------------------
