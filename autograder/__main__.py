@@ -186,12 +186,9 @@ def _grade(args):
         batches = {a: args.student or students_of(coursedir, a) for a in args.assignments}
         progress = BatchProgress(total=sum(len(students) for students in batches.values()))
         progress.start_ticker()
-        try:
-            results = grade_batches(coursedir, config, grading, batches, args.jobs, unsafe=args.unsafe_no_sandbox,
-                                    dask=args.dask, scheduler=args.scheduler,
-                                    on_result=progress.finished, keep_servers=True, on_start=progress.started)
-        finally:
-            close_servers()
+        results = grade_batches(coursedir, config, grading, batches, args.jobs, unsafe=args.unsafe_no_sandbox,
+                                dask=args.dask, scheduler=args.scheduler,
+                                on_result=progress.finished, keep_servers=True, on_start=progress.started)
         progress.close()
     finally:
         if sandbox_check is not None:

@@ -5,7 +5,7 @@ Each solution notebook runs (nbclient, in its own folder) up to its last "predic
 answer: a number written with 2 to 6 decimals (an integer-valued answer, such as 7, is too common a string
 to look for), a choice as a quoted string, or the explanation its check prints once it is answered right.
 
-The built site (_build/html; skipped when it is not built) must not hold it either: a numeric answer written
+The built site (_build/html; a missing build is a failure) must not hold it either: a numeric answer written
 with 2 to 6 decimals (103.00 included), or six consecutive words of the explanation (the deciding sentence,
 such as "truncation cuts the gradient, not the state"; runs of a formula's symbols do not count).
 Neither may hold a question's deciding fact (DECIDING_FACTS): the short statement or formula that settles it
@@ -28,7 +28,7 @@ import reference_solutions_char_lm as right_char_lm
 import reference_solutions_new_parts as right_new
 from autograder.checks.specs import SPECS
 from autograder.checks.specs_questions import AnswerSpec
-from book_toc import REPO_ROOT, book_root, toc_docnames
+from book_toc import REPO_ROOT, toc_docnames
 from rnn_demos.text_data import VOCABULARY, sequential_batches, split_text
 
 ASSIGNMENTS = ("sequence_models", "rnn", "lstm", "gru", "char_lm")
@@ -144,7 +144,6 @@ def stated_facts(patterns, text: str) -> list[str]:
     return [pattern for pattern in patterns if re.search(rf"(?<= ){pattern}(?= )", padded)]
 
 
-SITE = book_root() / "_build" / "html"
 RUN_OF_WORDS = 6  # shorter runs ("the gradient of the loss") are common to any two texts on the subject
 
 
@@ -189,13 +188,11 @@ def numeric_forms(spec) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def site_pages() -> dict[str, str]:
+def site_pages(site_dir, book_root) -> dict[str, str]:
     """{docname: the text of its page}, code and outputs included, of every page of the built site."""
-    if not (SITE / "index.html").is_file():
-        pytest.skip(f"the site is not built ({SITE / 'index.html'} is missing; `make book` builds it)")
     pages = {}
-    for docname in toc_docnames(book_root() / "_toc.yml"):
-        article = BeautifulSoup((SITE / f"{docname}.html").read_text(encoding="utf-8"), "html.parser").find("article")
+    for docname in toc_docnames(book_root / "_toc.yml"):
+        article = BeautifulSoup((site_dir / f"{docname}.html").read_text(encoding="utf-8"), "html.parser").find("article")
         for node in article.select("script, style"):
             node.decompose()
         pages[docname] = re.sub(r"\s+", " ", article.get_text(" "))
